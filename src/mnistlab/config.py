@@ -1,0 +1,135 @@
+"""Frozen configuration objects. Only cli.py parses flags; everything below receives these."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from mnistlab.errors import ConfigError
+
+ARCHITECTURES = ("mlp", "cnn")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "elu", "selu", "softplus", "swish", "linear")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+DATASETS = ("mnist", "fashion-mnist")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network. The tutorial model is the default: Flatten -> Dense(128, relu) -> Dense(10)."""
+
+    arch: str = "mlp"
+    hidden_units: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    dropout: float = 0.0  # rate of a Dropout layer after each hidden layer (0 = none)
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden_units", tuple(int(h) for h in self.hidden_units))
+        _check(
+            self.arch in ARCHITECTURES,
+            f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}",
+        )
+        _check(
+            self.activation in ACTIVATIONS,
+            f"unknown activation {self.activation!r}: choose one of {', '.join(ACTIVATIONS)}",
+        )
+        _check(len(self.hidden_units) > 0, "give at least one hidden layer size, e.g. --hidden 128")
+        _check(
+            all(h >= 1 for h in self.hidden_units),
+            f"hidden units must be >= 1, got {list(self.hidden_units)}",
+        )
+        _check(0.0 <= self.dropout < 1.0, f"dropout rate must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained. Defaults are the Keras tutorial's: Adam, lr 1e-3, 10 epochs, batch 32."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 32
+    train_size: int | None = None  # use only the first N training images (None = all)
+    validation_size: int = 0  # hold out the last N training images (never trained on)
+
+    def __post_init__(self):
+        _check(
+            self.optimizer in OPTIMIZERS,
+            f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}",
+        )
+        _check(self.learning_rate > 0, f"learning rate must be > 0, got {self.learning_rate}")
+        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
+        _check(
+            self.train_size is None or self.train_size >= 1,
+            f"train size must be >= 1, got {self.train_size}",
+        )
+        _check(
+            self.validation_size >= 0, f"validation size must be >= 0, got {self.validation_size}"
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One trained model: what, on which data, with which seed. Its key names the cache entry."""
+
+    dataset: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(
+            self.dataset in DATASETS,
+            f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}",
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def cache_key(self, data_checksum: str) -> str:
+        payload = json.dumps(
+            {"spec": self.to_dict(), "data": data_checksum, "format": 1}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+    def describe(self) -> str:
+        m, t = self.model, self.train
+        hidden = ",".join(map(str, m.hidden_units))
+        text = f"{self.dataset} {m.arch} hidden={hidden} {m.activation} {t.optimizer} lr={t.learning_rate:g}"
+        if m.dropout:
+            text += f" dropout={m.dropout:g}"
+        return text + f" epochs={t.epochs} seed={self.seed}"
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'128' -> (128,); '256,128' -> (256, 128)."""
+    try:
+        units = tuple(int(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}"
+        ) from None
+    _check(len(units) > 0, f"--hidden needs at least one layer size, got {text!r}")
+    return units
+
+
+def model_config_from_dict(data: dict) -> ModelConfig:
+    data = dict(data)
+    data["hidden_units"] = tuple(data.get("hidden_units", (128,)))
+    return ModelConfig(**data)
+
+
+def spec_from_dict(data: dict) -> RunSpec:
+    return RunSpec(
+        dataset=data["dataset"],
+        model=model_config_from_dict(data["model"]),
+        train=TrainConfig(**data["train"]),
+        seed=int(data["seed"]),
+    )

@@ -1,0 +1,39 @@
+import os
+from pathlib import Path
+
+import pytest
+
+import mnistlab  # noqa: F401  (chooses the Keras backend before any test imports Keras)
+
+from synthetic import patch_checksums, write_dataset
+
+REAL_DATA = Path(
+    os.environ.get("MNISTLAB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic-data")
+    sums = {
+        name: write_dataset(root, name, seed=i) for i, name in enumerate(("mnist", "fashion-mnist"))
+    }
+    return root, sums
+
+
+@pytest.fixture
+def synthetic_data(synthetic_root, monkeypatch, tmp_path):
+    """Both data sets as tiny synthetic files; caches and outputs in tmp_path. Returns the data dir."""
+    root, sums = synthetic_root
+    for name, file_sums in sums.items():
+        patch_checksums(monkeypatch, name, file_sums)
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(root))
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    return root
+
+
+@pytest.fixture
+def real_data_dir():
+    if not (REAL_DATA / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"real data not found at {REAL_DATA} (set MNISTLAB_DATA_DIR to run this test)")
+    return REAL_DATA

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+
+from mnistlab.cli import main
+
+
+def test_train_quick_writes_model_and_results(synthetic_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "--quiet",
+                "train",
+                "--dataset",
+                "mnist",
+                "--quick",
+                "--out",
+                str(out),
+                "--hidden",
+                "32,16",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed
+    (folder,) = (out / "train").iterdir()
+    assert (folder / "model.keras").is_file()
+    results = json.loads((folder / "results.json").read_text())
+    for key in (
+        "dataset",
+        "config",
+        "seed",
+        "train/acc",
+        "test/acc",
+        "seconds_per_epoch",
+        "environment",
+        "data_sha256",
+    ):
+        assert key in results
+    assert results["config"]["model"]["hidden_units"] == [32, 16]
+    assert results["environment"]["versions"]["keras"].startswith("3.")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--activation", "nope"], "unknown activation"),
+        (["train", "--lr", "0"], "learning rate must be > 0"),
+        (["train", "--epochs", "0"], "epochs must be >= 1"),
+        (["train", "--hidden", "0"], "hidden units must be >= 1"),
+        (["train", "--hidden", "a,b"], "--hidden takes whole numbers"),
+    ],
+)
+def test_invalid_options_give_one_line_and_exit_2(synthetic_data, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_corrupt_data_file_gives_one_line_error(synthetic_data, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_data, copy)
+    target = copy / "mnist" / "train-images-idx3-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:-50])
+    assert main(["train", "--dataset", "mnist", "--quick", "--data-dir", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz" in err and "mnistlab data --download" in err
+    assert err.count("\n") == 1
+
+
+def test_data_command_lists_and_verifies(synthetic_data, capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  ok ") == 8 and str(synthetic_data) in out
+
+
+def test_data_command_reports_missing(tmp_path, capsys):
+    assert main(["data", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().out.count("missing") == 8

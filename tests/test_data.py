@@ -1,0 +1,92 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from mnistlab import data
+from mnistlab.datasets import FILE_STEMS
+from mnistlab.errors import DataError
+
+from synthetic import idx_bytes, patch_checksums, write_dataset
+
+
+def test_parse_idx_round_trip():
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(data.parse_idx(idx_bytes(array)), array)
+
+
+def test_parse_idx_rejects_wrong_magic():
+    raw = bytearray(idx_bytes(np.zeros(5, np.uint8)))
+    raw[3] = 0x07
+    with pytest.raises(DataError, match="wrong IDX magic"):
+        data.parse_idx(bytes(raw))
+
+
+def test_parse_idx_rejects_truncated_payload():
+    raw = idx_bytes(np.zeros((4, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="truncated"):
+        data.parse_idx(raw[:-10])
+
+
+def test_load_split_reads_gzip_and_plain_files(tmp_path, monkeypatch):
+    for compress in (True, False):
+        root = tmp_path / str(compress)
+        sums = write_dataset(root, "mnist", n_train=20, n_test=10, compress=compress)
+        patch_checksums(monkeypatch, "mnist", sums)
+        images, labels = data.load_split("mnist", "test", root, download=False)
+        assert images.shape == (10, 28, 28) and images.dtype == np.float32
+        assert images.min() >= 0.0 and images.max() <= 1.0
+        assert labels.shape == (10,) and labels.dtype == np.int32
+
+
+def test_wrong_checksum_names_the_file(tmp_path, monkeypatch):
+    sums = write_dataset(tmp_path, "mnist", n_train=20, n_test=10)
+    patch_checksums(monkeypatch, "mnist", {**sums, "t10k-labels-idx1-ubyte": "0" * 64})
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: SHA-256"):
+        data.load_split("mnist", "test", tmp_path, download=False)
+
+
+def test_truncated_gzip_is_a_data_error(tmp_path, monkeypatch):
+    sums = write_dataset(tmp_path, "mnist", n_train=20, n_test=10)
+    patch_checksums(monkeypatch, "mnist", sums)
+    path = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DataError, match="cannot be read or decompressed"):
+        data.load_split("mnist", "test", tmp_path, download=False)
+
+
+def test_missing_file_without_download_says_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="mnistlab data --download"):
+        data.load_split("mnist", "test", tmp_path / "nowhere", download=False)
+
+
+def test_check_file_reports_ok_missing_corrupt(tmp_path, monkeypatch):
+    sums = write_dataset(tmp_path, "mnist", n_train=20, n_test=10)
+    patch_checksums(monkeypatch, "mnist", sums)
+    (tmp_path / "mnist" / "train-labels-idx1-ubyte.gz").unlink()
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(b"\x00\x00\x08\x01junk")
+    )
+    states = {stem: data.check_file(tmp_path, "mnist", stem).state for stem in FILE_STEMS.values()}
+    assert states == {
+        "train-images-idx3-ubyte": "ok",
+        "train-labels-idx1-ubyte": "missing",
+        "t10k-images-idx3-ubyte": "ok",
+        "t10k-labels-idx1-ubyte": "corrupt",
+    }
+
+
+def test_data_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "env"))
+    assert data.resolve_data_dir(tmp_path / "flag") == tmp_path / "flag"
+    assert data.resolve_data_dir(None) == tmp_path / "env"
+    monkeypatch.delenv("MNISTLAB_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.resolve_data_dir(None) == tmp_path / "xdg" / "mnistlab" / "data"
+
+
+def test_real_data_matches_published_checksums(real_data_dir):
+    for name in ("mnist", "fashion-mnist"):
+        images, labels = data.load_split(name, "test", real_data_dir, download=False)
+        assert images.shape == (10_000, 28, 28)
+        assert np.bincount(labels, minlength=10).min() > 800

@@ -1,0 +1,86 @@
+"""The download path, against a local HTTP server on 127.0.0.1 (never the internet)."""
+
+import gzip
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pytest
+
+from mnistlab import data
+from mnistlab.download import download_file
+from mnistlab.errors import DataError
+
+from synthetic import idx_bytes, patch_checksums
+
+STEM = "t10k-labels-idx1-ubyte"
+
+
+@pytest.fixture
+def server():
+    """Serves `routes[path] = (status, body)`; records every request path."""
+    routes, requests = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            status, body = routes.get(self.path, (404, b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", routes, requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def labels_file(monkeypatch):
+
+    raw = idx_bytes(np.arange(10, dtype=np.uint8))
+    patch_checksums(
+        monkeypatch, "mnist", {**data.info("mnist").sha256, STEM: hashlib.sha256(raw).hexdigest()}
+    )
+    return gzip.compress(raw)
+
+
+def test_download_good_file_is_verified_and_placed(server, labels_file, tmp_path):
+    base, routes, _ = server
+    routes[f"/good/{STEM}.gz"] = (200, labels_file)
+    path = download_file("mnist", STEM, tmp_path, mirrors=[base + "/good/"], retry_delay=0)
+    assert path == tmp_path / "mnist" / f"{STEM}.gz"
+    assert data.check_file(tmp_path, "mnist", STEM).state == "ok"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_corrupt_mirror_falls_through_to_next(server, labels_file, tmp_path):
+    base, routes, requests = server
+    routes[f"/bad/{STEM}.gz"] = (200, gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01x"))
+    routes[f"/good/{STEM}.gz"] = (200, labels_file)
+    download_file("mnist", STEM, tmp_path, mirrors=[base + "/bad/", base + "/good/"], retry_delay=0)
+    assert requests == [f"/bad/{STEM}.gz", f"/good/{STEM}.gz"]  # a wrong file is not retried
+
+
+def test_server_error_is_retried_then_reported(server, labels_file, tmp_path):
+    base, routes, requests = server
+    routes[f"/err/{STEM}.gz"] = (500, b"boom")
+    with pytest.raises(DataError, match="could not download mnist/t10k-labels-idx1-ubyte.gz"):
+        download_file("mnist", STEM, tmp_path, mirrors=[base + "/err/"], retry_delay=0)
+    assert len(requests) == 3
+    assert not (tmp_path / "mnist" / f"{STEM}.gz").exists()
+    assert list((tmp_path / "mnist").iterdir()) == []  # nothing half-written
+
+
+def test_only_corrupt_file_available_gives_data_error(server, labels_file, tmp_path):
+    base, routes, _ = server
+    routes[f"/bad/{STEM}.gz"] = (200, b"not gzip at all")
+    with pytest.raises(DataError, match="SHA-256 mismatch|cannot be read"):
+        download_file("mnist", STEM, tmp_path, mirrors=[base + "/bad/"], retry_delay=0)

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from mnistlab.config import ModelConfig, RunSpec, TrainConfig
+from mnistlab.errors import ConfigError
+from mnistlab.models import build_model, make_optimizer
+from mnistlab.training import fit_fast, fit_keras, train
+
+SMALL = TrainConfig(epochs=2, batch_size=32, train_size=300)
+
+
+def _weights(model):
+    return [np.asarray(v.numpy()) for v in model.weights]
+
+
+def test_same_seed_gives_same_weights(synthetic_data, tmp_path):
+    spec = RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=3)
+    first = train(spec, cache_dir=tmp_path / "a")
+    second = train(spec, cache_dir=tmp_path / "b")
+    assert not first.from_cache and not second.from_cache
+    for a, b in zip(_weights(first.model), _weights(second.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = train(
+        RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=4), cache_dir=tmp_path / "a"
+    )
+    assert not np.allclose(_weights(first.model)[0], _weights(other.model)[0])
+
+
+def test_fast_path_equals_keras_fit(synthetic_data):
+    """The scanned epoch is the same computation as fit: same batches, same weights."""
+    from mnistlab.data import load_split
+
+    x, y = load_split("mnist", "train")
+    x, y = x[:250], y[:250]  # 250 = 7 full batches of 32 + a partial one of 26
+    for config in (ModelConfig(hidden_units=(16,)), ModelConfig(arch="cnn", hidden_units=(8,))):
+        reference, fast = build_model(config, seed=1), build_model(config, seed=1)
+        fit_keras(
+            reference, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32, shuffle=False
+        )
+        fit_fast(
+            fast, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32, seed=0, shuffle=False
+        )
+        for a, b in zip(_weights(reference), _weights(fast), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_cache_hit_loads_instead_of_training(synthetic_data, tmp_path):
+    spec = RunSpec("fashion-mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=0)
+    first = train(spec)
+    again = train(spec)
+    assert again.from_cache and again.meta["test/acc"] == first.meta["test/acc"]
+    for a, b in zip(_weights(first.model), _weights(again.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not train(spec, retrain=True).from_cache
+
+
+def test_synthetic_data_is_learned(synthetic_data):
+    spec = RunSpec("mnist", ModelConfig(hidden_units=(32,)), TrainConfig(epochs=3), seed=0)
+    meta = train(spec).meta
+    assert meta["train/acc"] > 0.9 and meta["test/acc"] > 0.8
+    assert meta["train/size"] == 600 and len(meta["history"]) == 3
+
+
+def test_validation_split_is_held_out(synthetic_data):
+    from mnistlab.training import training_arrays
+
+    spec = RunSpec("mnist", train=TrainConfig(validation_size=100))
+    x, y, x_val, y_val = training_arrays(spec)
+    assert len(x) == 500 and len(x_val) == 100
+    with pytest.raises(ConfigError, match="validation size"):
+        training_arrays(RunSpec("mnist", train=TrainConfig(validation_size=600)))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ModelConfig(activation="nope"), "unknown activation"),
+        (lambda: ModelConfig(hidden_units=(0,)), "hidden units must be >= 1"),
+        (lambda: ModelConfig(dropout=1.0), "dropout rate"),
+        (lambda: TrainConfig(learning_rate=0), "learning rate must be > 0"),
+        (lambda: TrainConfig(epochs=0), "epochs must be >= 1"),
+        (lambda: TrainConfig(optimizer="lbfgs"), "unknown optimizer"),
+    ],
+)
+def test_invalid_config_names_the_value(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make()
