@@ -1,5 +1,150 @@
-"""One module per study. Each adds its subcommand here."""
+"""One module per study; each is a subcommand. `register_commands` adds them to the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def context_from_args(args):
+    from mnistlab.experiments.common import StudyContext
+
+    return StudyContext(
+        out=Path(args.out),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+        quick=args.quick,
+        retrain=args.retrain,
+    )
+
+
+def _print_summary(document: dict) -> int:
+    print(
+        f"{document['study']}: wrote {len(document['figures'])} figure(s) and results.json "
+        f"in {document['seconds']:.1f} s"
+    )
+    for line in document["summary"]:
+        print(f"  {line}")
+    return 0
+
+
+def _floats(text: str) -> list[float]:
+    from mnistlab.errors import ConfigError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--p takes numbers separated by commas (e.g. 0.01,0.2), got {text!r}"
+        ) from None
+
+
+def cmd_variants(args) -> int:
+    from mnistlab.experiments import variants
+
+    datasets = [args.dataset] if args.dataset else list(variants.DEFAULT_GRID)
+    grid = variants.load_grid(args.grid) if args.grid else variants.default_grid(datasets)
+    return _print_summary(variants.run(context_from_args(args), grid=grid, seeds=args.seeds))
+
+
+def cmd_confidence(args) -> int:
+    from mnistlab.experiments import confidence
+
+    datasets = [args.dataset] if args.dataset else ["fashion-mnist", "mnist"]
+    return _print_summary(confidence.run(context_from_args(args), datasets=datasets))
+
+
+def cmd_cross(args) -> int:
+    from mnistlab.experiments import cross
+
+    return _print_summary(cross.run(context_from_args(args)))
+
+
+def cmd_morph(args) -> int:
+    from mnistlab.experiments import morph
+
+    return _print_summary(morph.run(context_from_args(args), pairs=args.pair))
+
+
+def cmd_dropout(args) -> int:
+    from mnistlab.experiments import dropout
+
+    ps = _floats(args.p)
+    dropout.validate(ps, args.members if args.members is not None else 1)
+    document = dropout.run(
+        context_from_args(args),
+        ps=ps,
+        members=args.members,
+        drop_biases=args.drop_biases,
+        arch=args.arch,
+        memory_budget=int(args.memory_budget * 2**20),
+    )
+    return _print_summary(document)
 
 
 def register_commands(subparsers, add_common) -> None:
-    pass
+    from mnistlab.config import DATASETS
+
+    p = subparsers.add_parser(
+        "variants", help="train a grid of network variants; table of train/test accuracy"
+    )
+    add_common(p)
+    p.add_argument(
+        "--dataset", choices=DATASETS, help="only this data set's default grid (default: both)"
+    )
+    p.add_argument("--grid", help="TOML file of [[variant]] tables (see examples/grid.toml)")
+    p.add_argument(
+        "--seeds", type=int, default=1, help="train every variant with N seeds; report mean ± std"
+    )
+    p.set_defaults(func=cmd_variants)
+
+    p = subparsers.add_parser(
+        "confidence", help="confidence histograms of right and wrong test answers"
+    )
+    add_common(p)
+    p.add_argument("--dataset", choices=DATASETS, help="only this data set (default: both)")
+    p.set_defaults(func=cmd_confidence)
+
+    p = subparsers.add_parser(
+        "cross", help="each model on the other data set: accuracy and confidence"
+    )
+    add_common(p)
+    p.set_defaults(func=cmd_cross)
+
+    p = subparsers.add_parser("morph", help="blend two test digits and follow the prediction")
+    add_common(p)
+    p.add_argument(
+        "--pair",
+        nargs=2,
+        type=int,
+        action="append",
+        metavar=("I", "J"),
+        help="test indices of I1 and I2 (repeatable; default: 3 pairs picked from the seed)",
+    )
+    p.set_defaults(func=cmd_morph)
+
+    p = subparsers.add_parser(
+        "dropout", help="post-training weight dropout ensembles of the fashion model"
+    )
+    add_common(p)
+    p.add_argument(
+        "--p",
+        default="0.01,0.03,0.2,0.6",
+        help="fractions of weights set to 0 (default: 0.01,0.03,0.2,0.6)",
+    )
+    p.add_argument(
+        "--members",
+        type=int,
+        default=None,
+        help="K perturbed models (default: 100; 10 with --quick)",
+    )
+    p.add_argument(
+        "--drop-biases", action="store_true", help="drop biases too (default: weights only)"
+    )
+    p.add_argument(
+        "--arch", choices=("mlp", "cnn"), default="mlp", help="which fashion model (default: mlp)"
+    )
+    p.add_argument(
+        "--memory-budget", type=float, default=2048, help="MiB per evaluated chunk (default: 2048)"
+    )
+    p.set_defaults(func=cmd_dropout)

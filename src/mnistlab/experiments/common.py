@@ -1,0 +1,114 @@
+"""What every study shares: its context, the tutorial model, quick-mode subsets, result files."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab.config import ModelConfig, RunSpec, TrainConfig
+from mnistlab.data import file_checksums, load_split
+from mnistlab.runs import environment, save_figure, write_json
+from mnistlab.training import TrainedModel, train
+
+QUICK_TRAIN_SIZE = 2000
+QUICK_TEST_SIZE = 1000
+QUICK_EPOCHS = 1
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """Where data, cache and outputs are, the seed, and whether this is a --quick smoke run."""
+
+    out: Path = Path("mnistlab-out")
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    seed: int = 0
+    quick: bool = False
+    retrain: bool = False
+
+    def folder(self, study: str) -> Path:
+        path = Path(self.out) / study
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def quick_train_config(config: TrainConfig, quick: bool) -> TrainConfig:
+    if not quick:
+        return config
+    size = min(config.train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE)
+    return replace(config, train_size=size, epochs=QUICK_EPOCHS)
+
+
+def tutorial_spec(
+    ctx: StudyContext, dataset: str, *, seed: int | None = None, **changes
+) -> RunSpec:
+    """The Keras tutorial MLP (or a variant of it, via ModelConfig/TrainConfig field changes)."""
+    model_fields = {k: v for k, v in changes.items() if k in ModelConfig.__dataclass_fields__}
+    train_fields = {k: v for k, v in changes.items() if k in TrainConfig.__dataclass_fields__}
+    unknown = set(changes) - set(model_fields) - set(train_fields)
+    if unknown:
+        raise TypeError(f"unknown spec fields {sorted(unknown)}")
+    return RunSpec(
+        dataset=dataset,
+        model=ModelConfig(**model_fields),
+        train=quick_train_config(TrainConfig(**train_fields), ctx.quick),
+        seed=ctx.seed if seed is None else seed,
+    )
+
+
+def get_model(ctx: StudyContext, spec: RunSpec) -> TrainedModel:
+    return train(spec, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+
+
+def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test split (its first QUICK_TEST_SIZE images under --quick)."""
+    images, labels = load_split(dataset, "test", ctx.data_dir)
+    if ctx.quick:
+        return images[:QUICK_TEST_SIZE], labels[:QUICK_TEST_SIZE]
+    return images, labels
+
+
+def model_summary(trained: TrainedModel) -> dict:
+    meta = trained.meta
+    return {
+        "spec": trained.spec.to_dict(),
+        "describe": trained.spec.describe(),
+        "train/acc": meta["train/acc"],
+        "test/acc": meta["test/acc"],
+        "seconds_per_epoch": meta["seconds_per_epoch"],
+        "from_cache": trained.from_cache,
+        "cache_key": trained.path.name if trained.path else None,
+    }
+
+
+class StudyWriter:
+    """Collects a study's figures and writes results.json with its provenance and wall time."""
+
+    def __init__(self, ctx: StudyContext, study: str, options: dict, datasets: tuple[str, ...]):
+        self.ctx, self.study, self.options, self.datasets = ctx, study, options, datasets
+        self.folder = ctx.folder(study)
+        self.figures: dict[str, str] = {}
+        self.start = time.perf_counter()
+
+    def figure(self, name: str, fig, caption: str) -> None:
+        save_figure(fig, self.folder / f"{name}.png")
+        self.figures[f"{name}.png"] = caption
+
+    def finish(self, results: dict, summary: list[str]) -> dict:
+        document = {
+            "study": self.study,
+            "options": self.options,
+            "seed": self.ctx.seed,
+            "quick": self.ctx.quick,
+            **results,
+            "summary": summary,
+            "figures": self.figures,
+            "seconds": time.perf_counter() - self.start,
+            "data_sha256": {name: file_checksums(name) for name in self.datasets},
+            "environment": environment(),
+        }
+        write_json(self.folder / "results.json", document)
+        return document

@@ -1,0 +1,160 @@
+"""Figures drawn from arrays. Each function takes an optional `ax`, returns it, and never saves."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+RIGHT, WRONG, OTHER = "#2a7ab0", "#d1495b", "#edae49"
+
+
+def new_axes(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: float = 3.6, **kwargs):
+    kwargs.setdefault("layout", "constrained")  # titles and labels never overlap
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs
+    )
+    return fig, axes
+
+
+def confidence_histogram(
+    right,
+    wrong,
+    *,
+    bins,
+    density=False,
+    ax=None,
+    title="",
+    xlabel="confidence of the predicted class",
+):
+    """Right and wrong answers on the same bins: counts or densities."""
+    ax = ax or plt.gca()
+    for values, color, label in ((right, RIGHT, "right"), (wrong, WRONG, "wrong")):
+        if len(values):
+            ax.hist(
+                values,
+                bins=bins,
+                density=density,
+                alpha=0.65,
+                color=color,
+                label=f"{label} (n={len(values)})",
+            )
+        else:  # nothing to draw (e.g. no wrong answers), but keep the group in the legend
+            ax.bar([], [], color=color, alpha=0.65, label=f"{label} (n=0)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density" if density else "count")
+    if not density:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def two_histograms(
+    first, second, *, bins, labels, colors=(RIGHT, OTHER), ax=None, title="", xlabel=""
+):
+    ax = ax or plt.gca()
+    for values, label, color in zip((first, second), labels, colors, strict=True):
+        ax.hist(
+            values,
+            bins=bins,
+            density=True,
+            alpha=0.6,
+            color=color,
+            label=f"{label} (n={len(values)})",
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def grouped_bars(
+    names, series: dict, *, errors: dict | None = None, ax=None, title="", ylabel="", ylim=None
+):
+    """One group of bars per name; `series` maps a legend label to one value per name."""
+    ax = ax or plt.gca()
+    x = np.arange(len(names))
+    width = 0.8 / max(len(series), 1)
+    for i, (label, values) in enumerate(series.items()):
+        err = errors.get(label) if errors else None
+        bars = ax.bar(
+            x + (i - (len(series) - 1) / 2) * width, values, width, yerr=err, capsize=3, label=label
+        )
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def class_bars(counts, class_names, *, ax=None, title="", ylabel="share of images"):
+    ax = ax or plt.gca()
+    counts = np.asarray(counts, dtype=float)
+    ax.bar(np.arange(len(counts)), counts / max(counts.sum(), 1), color=OTHER)
+    ax.set_xticks(np.arange(len(counts)), class_names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return ax
+
+
+def image_strip(images, captions, *, ax=None, title=""):
+    """Images side by side in one axes, each with a caption underneath."""
+    ax = ax or plt.gca()
+    images = np.asarray(images)
+    gap = 2
+    strip = np.ones((images.shape[1], len(images) * (images.shape[2] + gap) - gap))
+    for i, image in enumerate(images):
+        left = i * (images.shape[2] + gap)
+        strip[:, left : left + images.shape[2]] = 1.0 - image  # dark strokes on white
+    ax.imshow(strip, cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks(
+        [(i + 0.5) * (images.shape[2] + gap) - gap / 2 for i in range(len(images))],
+        captions,
+        fontsize=8,
+    )
+    ax.set_yticks([])
+    ax.set_title(title)
+    return ax
+
+
+def class_probability_curves(
+    alphas, probabilities, class_names, *, ax=None, title="", highlight=()
+):
+    ax = ax or plt.gca()
+    for k, name in enumerate(class_names):
+        strong = k in highlight
+        ax.plot(
+            alphas,
+            probabilities[:, k],
+            lw=2.2 if strong else 0.9,
+            alpha=1.0 if strong else 0.55,
+            label=name,
+        )
+    ax.set_xlabel("a  (image = a*I1 + (1-a)*I2)")
+    ax.set_ylabel("probability")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2, loc="center right")
+    return ax
+
+
+def predicted_class_steps(alphas, predicted, top_probability, *, ax=None, title=""):
+    ax = ax or plt.gca()
+    ax.step(alphas, predicted, where="mid", color="black", label="predicted class")
+    ax.set_yticks(range(10))
+    ax.set_ylabel("predicted class")
+    ax.set_xlabel("a")
+    twin = ax.twinx()
+    twin.plot(alphas, top_probability, color=WRONG, label="its probability")
+    twin.set_ylim(0, 1.02)
+    twin.set_ylabel("probability of the predicted class", color=WRONG)
+    ax.set_title(title)
+    return ax

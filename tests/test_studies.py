@@ -1,0 +1,154 @@
+"""Every study in --quick mode on synthetic data, through the CLI as a user runs it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.experiments.morph import analyse_path, blend
+
+
+def _run(tmp_path, *argv):
+    out = tmp_path / "out"
+    code = main(["--quiet", *argv, "--quick", "--out", str(out)])
+    return code, out
+
+
+def _results(out, study):
+    return json.loads((out / study / "results.json").read_text())
+
+
+def _assert_figures(out, study, document):
+    assert document["figures"]
+    for name in document["figures"]:
+        assert (out / study / name).stat().st_size > 5000
+
+
+def test_variants_default_grid(synthetic_data, tmp_path, capsys):
+    code, out = _run(tmp_path, "variants")
+    assert code == 0
+    document = _results(out, "variants")
+    rows = document["rows"]
+    assert [r["dataset"] for r in rows].count("mnist") == 5 and [r["dataset"] for r in rows].count(
+        "fashion-mnist"
+    ) == 3
+    assert all(0 <= r["train/acc"] <= 1 and 0 <= r["test/acc"] <= 1 for r in rows)
+    table = (out / "variants" / "table.md").read_text()
+    assert table.count("\n") == 2 + 8 and "sigmoid" in table
+    assert (out / "variants" / "table.csv").read_text().count("\n") == 9
+    _assert_figures(out, "variants", document)
+    assert "best test accuracy" in capsys.readouterr().out
+
+
+def test_variants_grid_file_and_seeds(synthetic_data, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        '[[variant]]\nname = "a"\ndataset = "mnist"\nhidden = "16,8"\n'
+        '[[variant]]\nname = "b"\ndataset = "mnist"\nactivation = "tanh"\nlr = 0.01\n'
+    )
+    code, out = _run(tmp_path, "variants", "--grid", str(grid), "--seeds", "2")
+    assert code == 0
+    rows = _results(out, "variants")["rows"]
+    assert [r["variant"] for r in rows] == ["a", "b"]
+    assert rows[0]["models"][0]["spec"]["model"]["hidden_units"] == [16, 8]
+    assert rows[1]["seeds"] == [0, 1] and "±" in (out / "variants" / "table.md").read_text()
+
+
+def test_example_grid_file_parses():
+    from pathlib import Path
+
+    from mnistlab.experiments.variants import load_grid
+
+    grid = load_grid(Path(__file__).resolve().parents[1] / "examples" / "grid.toml")
+    assert len(grid) == 5 and grid[2].changes["hidden_units"] == (256, 128)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read grid file"),
+        ("[[variant]\n", "not valid TOML"),
+        ("x = 1\n", "no [[variant]]"),
+        ('[[variant]]\ndataset = "mnist"\ncolour = "red"\n', "unknown key"),
+    ],
+)
+def test_bad_grid_file_is_one_line_error(synthetic_data, tmp_path, capsys, content, message):
+    grid = tmp_path / "grid.toml"
+    if content is not None:
+        grid.write_text(content)
+    code, _ = _run(tmp_path, "variants", "--grid", str(grid))
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_confidence(synthetic_data, tmp_path):
+    code, out = _run(tmp_path, "confidence")
+    assert code == 0
+    document = _results(out, "confidence")
+    for name in ("mnist", "fashion-mnist"):
+        entry = document["datasets"][name]
+        assert entry["n_right"] + entry["n_wrong"] == 200
+        assert sum(entry["histogram/right"]) == entry["n_right"]
+    _assert_figures(out, "confidence", document)
+
+
+def test_cross(synthetic_data, tmp_path):
+    code, out = _run(tmp_path, "cross")
+    assert code == 0
+    directions = _results(out, "cross")["directions"]
+    assert set(directions) == {"fashion-mnist->mnist", "mnist->fashion-mnist"}
+    for entry in directions.values():
+        assert sum(entry["predicted_class_counts"]) == 200
+        assert entry["share_above_0.99"] <= entry["share_above_0.9"]
+
+
+def test_morph_with_pairs(synthetic_data, tmp_path):
+    code, out = _run(tmp_path, "morph", "--pair", "3", "4", "--pair", "5", "6")
+    assert code == 0
+    document = _results(out, "morph")
+    assert [p["pair"] for p in document["pairs"]] == [[3, 4], [5, 6]]
+    assert len(document["alphas"]) == 100 and len(document["pairs"][0]["probabilities"]) == 100
+    _assert_figures(out, "morph", document)
+
+
+def test_morph_index_outside_test_set(synthetic_data, tmp_path, capsys):
+    code, _ = _run(tmp_path, "morph", "--pair", "0", "200")
+    assert code == 2 and "outside the test set (0..199)" in capsys.readouterr().err
+
+
+def test_morph_path_analysis():
+    first, second = np.ones((28, 28), np.float32), np.zeros((28, 28), np.float32)
+    path = blend(first, second, np.array([0.0, 0.25, 1.0]))
+    np.testing.assert_allclose(path[:, 0, 0], [0.0, 0.25, 1.0])
+    alphas = np.linspace(0, 1, 5)
+    probabilities = np.array([[0.9, 0.1], [0.7, 0.3], [0.45, 0.55], [0.2, 0.8], [0.05, 0.95]])
+    analysis = analyse_path(alphas, probabilities)
+    assert analysis["switches"] == [{"a": 0.375, "from": 0, "to": 1}]
+    assert analysis["min_top_probability"] == 0.55 and analysis["a_at_min"] == 0.5
+
+
+def test_dropout(synthetic_data, tmp_path, capsys):
+    code, out = _run(tmp_path, "dropout", "--p", "0,0.5", "--members", "4")
+    assert code == 0
+    document = _results(out, "dropout")
+    zero, half = document["rows"]
+    assert zero["vote/acc"] == zero["original/acc"] and zero["mean_conf_right"] == 1.0
+    assert half["share_unanimous"] <= 1.0 and half["n_right"] + half["n_wrong"] == 200
+    _assert_figures(out, "dropout", document)
+    assert "p=0.5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--p", "1.0"], "--p values must be in [0, 1)"),
+        (["--p", "-0.1"], "--p values must be in [0, 1)"),
+        (["--members", "0"], "--members must be >= 1"),
+        (["--p", "x"], "--p takes numbers"),
+    ],
+)
+def test_dropout_bad_values(synthetic_data, tmp_path, capsys, argv, message):
+    code, _ = _run(tmp_path, "dropout", *argv)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
