@@ -41,7 +41,9 @@ def test_result_does_not_depend_on_chunking(images):
             member_chunk=member_chunk,
             image_batch=image_batch,
         )
-        np.testing.assert_allclose(other, reference, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            other, reference, rtol=1e-4, atol=1e-5
+        )  # batch shape changes rounding only
         np.testing.assert_array_equal(vote(other)[0], vote(reference)[0])
 
 

@@ -9,6 +9,7 @@ mutated: perturbed weights go through Keras' stateless call, vectorized over mem
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -29,13 +30,14 @@ def member_key(seed: int, member: int):
     return jax.random.fold_in(jax.random.key(seed), member)
 
 
-def perturb(weights, key, p: float, drop: list[bool]):
-    """Weights of one member: each droppable weight zeroed with probability p, the rest / (1-p)."""
+def perturb(weights, key, p, drop: list[bool]):
+    """Weights of one member: each droppable weight zeroed with probability p, the rest / (1-p).
+
+    p may be a traced value; p = 0 keeps every weight (uniform draws in [0, 1) are all < 1).
+    """
     import jax
     import jax.numpy as jnp
 
-    if p == 0.0:
-        return list(weights)
     out = []
     for j, (w, d) in enumerate(zip(weights, drop, strict=True)):
         if d:
@@ -72,6 +74,30 @@ def _pad_to(array, size: int):
     return np.concatenate([array, pad])
 
 
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(model, drop: tuple[bool, ...]):
+    """One jitted (weights, frozen, members, x, p, seed) -> logits per model and drop pattern.
+
+    p and seed are traced arguments, so a sweep over p compiles once per chunk shape.
+    """
+    import jax
+
+    cache = _COMPILED.setdefault(model, {})
+    if drop not in cache:
+
+        def chunk_logits(weights, frozen, member_ids, x, p, seed):
+            def one(member):
+                perturbed = perturb(weights, member_key(seed, member), p, list(drop))
+                return model.stateless_call(perturbed, frozen, x, training=False)[0]
+
+            return jax.vmap(one)(member_ids)
+
+        cache[drop] = jax.jit(chunk_logits)
+    return cache[drop]
+
+
 def ensemble_logits(
     model,
     images: np.ndarray,
@@ -86,7 +112,6 @@ def ensemble_logits(
     progress_task=None,
 ) -> np.ndarray:
     """Logits of every member on every image: float32 (members, N, 10)."""
-    import jax
     import jax.numpy as jnp
 
     if not 0.0 <= p < 1.0:
@@ -98,15 +123,7 @@ def ensemble_logits(
     member_chunk, image_batch = member_chunk or auto_chunk, image_batch or auto_batch
     weights = [v.value for v in model.trainable_variables]
     frozen = [v.value for v in model.non_trainable_variables]
-    drop = droppable(model, drop_biases=drop_biases)
-
-    @jax.jit
-    def chunk_logits(member_ids, x):
-        def one(member):
-            perturbed = perturb(weights, member_key(seed, member), p, drop)
-            return model.stateless_call(perturbed, frozen, x, training=False)[0]
-
-        return jax.vmap(one)(member_ids)
+    chunk_logits = _compiled(model, tuple(droppable(model, drop_biases=drop_biases)))
 
     out = np.empty((members, len(images), 10), np.float32)
     for start in range(0, members, member_chunk):
@@ -115,7 +132,12 @@ def ensemble_logits(
             x = images[begin : begin + image_batch]
             # Padding keeps every call the same shape: one compilation, not one per remainder.
             result = chunk_logits(
-                jnp.asarray(_pad_to(ids, member_chunk)), jnp.asarray(_pad_to(x, image_batch))
+                weights,
+                frozen,
+                jnp.asarray(_pad_to(ids, member_chunk)),
+                jnp.asarray(_pad_to(x, image_batch)),
+                jnp.float32(p),
+                jnp.uint32(seed),
             )
             out[start : start + len(ids), begin : begin + len(x)] = np.asarray(result)[
                 : len(ids), : len(x)

@@ -148,3 +148,26 @@ def register_commands(subparsers, add_common) -> None:
         "--memory-budget", type=float, default=2048, help="MiB per evaluated chunk (default: 2048)"
     )
     p.set_defaults(func=cmd_dropout)
+
+    p = subparsers.add_parser(
+        "report", help="run (or reuse) every study and write the lab report (HTML + Markdown)"
+    )
+    add_common(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from dataclasses import replace
+
+    from mnistlab import report
+
+    result = report.run(replace(context_from_args(args), reuse=True))
+    folder = result["folder"]
+    print(
+        f"report: wrote {folder}/index.html, report.md and results.json in {result['seconds']:.1f} s"
+    )
+    for name, seconds in result["meta"]["study_seconds"].items():
+        print(
+            f"  {name:11s} {seconds:6.1f} s{'  (reused)' if result['meta']['reused'][name] else ''}"
+        )
+    return 0

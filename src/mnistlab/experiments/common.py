@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from mnistlab import __version__
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig
-from mnistlab.data import file_checksums, load_split
-from mnistlab.runs import environment, save_figure, write_json
+from mnistlab.data import data_checksum, file_checksums, load_split
+from mnistlab.runs import environment, read_json, save_figure, write_json
 from mnistlab.training import TrainedModel, train
 
 QUICK_TRAIN_SIZE = 2000
@@ -28,6 +31,7 @@ class StudyContext:
     seed: int = 0
     quick: bool = False
     retrain: bool = False
+    reuse: bool = False  # return a study's saved results when they were made with the same inputs
 
     def folder(self, study: str) -> Path:
         path = Path(self.out) / study
@@ -92,6 +96,36 @@ class StudyWriter:
         self.folder = ctx.folder(study)
         self.figures: dict[str, str] = {}
         self.start = time.perf_counter()
+        self.fingerprint = hashlib.sha256(
+            json.dumps(
+                [
+                    study,
+                    options,
+                    ctx.seed,
+                    ctx.quick,
+                    __version__,
+                    [data_checksum(d) for d in datasets],
+                ],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()[:16]
+
+    def reusable(self) -> dict | None:
+        """The saved results, if made from the same inputs and all figures are there (resume, warm runs)."""
+        path = self.folder / "results.json"
+        if not self.ctx.reuse or self.ctx.retrain or not path.is_file():
+            return None
+        try:
+            document = read_json(path)
+        except ValueError:
+            return None
+        if document.get("fingerprint") != self.fingerprint:
+            return None
+        if not all((self.folder / name).is_file() for name in document.get("figures", {})):
+            return None
+        document["reused"] = True
+        return document
 
     def figure(self, name: str, fig, caption: str) -> None:
         save_figure(fig, self.folder / f"{name}.png")
@@ -100,6 +134,8 @@ class StudyWriter:
     def finish(self, results: dict, summary: list[str]) -> dict:
         document = {
             "study": self.study,
+            "fingerprint": self.fingerprint,
+            "reused": False,
             "options": self.options,
             "seed": self.ctx.seed,
             "quick": self.ctx.quick,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.config import DATASETS
 from mnistlab.experiments.common import (
     StudyContext,
     StudyWriter,
@@ -32,8 +31,10 @@ def right_wrong_stats(confidence: np.ndarray, correct: np.ndarray) -> dict:
     }
 
 
-def run(ctx: StudyContext, *, datasets=DATASETS) -> dict:
+def run(ctx: StudyContext, *, datasets=("fashion-mnist", "mnist")) -> dict:
     writer = StudyWriter(ctx, "confidence", {"datasets": list(datasets)}, tuple(datasets))
+    if (saved := writer.reusable()) is not None:
+        return saved
     results, summary = {}, []
     fig, axes = plots.new_axes(2, len(datasets))
     for row, dataset in enumerate(datasets):

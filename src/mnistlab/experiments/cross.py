@@ -23,6 +23,8 @@ THRESHOLDS = (0.9, 0.99)
 def run(ctx: StudyContext) -> dict:
     datasets = ("fashion-mnist", "mnist")
     writer = StudyWriter(ctx, "cross", {"thresholds": THRESHOLDS}, datasets)
+    if (saved := writer.reusable()) is not None:
+        return saved
     tests = {name: test_set(ctx, name) for name in datasets}
     results, summary = {}, []
     fig, axes = plots.new_axes(2, 2, width=5.4)

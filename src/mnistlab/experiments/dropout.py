@@ -53,6 +53,8 @@ def run(
         "memory_budget": memory_budget,
     }
     writer = StudyWriter(ctx, "dropout", options, (dataset,))
+    if (saved := writer.reusable()) is not None:
+        return saved
     trained = get_model(ctx, tutorial_spec(ctx, dataset, arch=arch))
     images, labels = test_set(ctx, dataset)
     original = predict_logits(trained.model, images).argmax(axis=1) == labels

@@ -78,6 +78,8 @@ def run(
     writer = StudyWriter(
         ctx, "morph", {"pairs": pairs, "steps": STEPS, "dataset": dataset}, (dataset,)
     )
+    if (saved := writer.reusable()) is not None:
+        return saved
     trained = get_model(ctx, tutorial_spec(ctx, dataset))
     alphas = np.linspace(0.0, 1.0, STEPS)
     rows, summary = [], []

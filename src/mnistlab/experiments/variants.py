@@ -108,6 +108,8 @@ def run(ctx: StudyContext, *, grid: list[Variant], seeds: int = 1) -> dict:
     writer = StudyWriter(
         ctx, "variants", {"seeds": seeds, "grid": [v.__dict__ for v in grid]}, datasets
     )
+    if (saved := writer.reusable()) is not None:
+        return saved
     rows = []
     for variant in grid:
         try:

@@ -1,0 +1,210 @@
+"""The lab report end to end: quick mode, numbers agree, warm reuse, resume, and a real browser."""
+
+import json
+import re
+import shutil
+import subprocess
+from html import escape
+
+import pytest
+
+from mnistlab.cli import main
+
+SECTIONS = [
+    "tutorial-fashion-mnist",
+    "tutorial-mnist",
+    "variants",
+    "confidence",
+    "cross",
+    "morph",
+    "dropout",
+]
+
+
+@pytest.fixture(scope="module")
+def quick_report(synthetic_root, tmp_path_factory):
+    """One quick report on synthetic data, shared by the tests that only read it."""
+    from synthetic import patch_checksums
+
+    tmp = tmp_path_factory.mktemp("report")
+    root, sums = synthetic_root
+    with pytest.MonkeyPatch.context() as patch:
+        for name, file_sums in sums.items():
+            patch_checksums(patch, name, file_sums)
+        patch.setenv("MNISTLAB_DATA_DIR", str(root))
+        patch.setenv("MNISTLAB_CACHE_DIR", str(tmp / "cache"))
+        assert main(["--quiet", "report", "--quick", "--out", str(tmp / "out")]) == 0
+    return tmp / "out" / "report"
+
+
+def test_report_files_and_sections(quick_report):
+    html = (quick_report / "index.html").read_text()
+    markdown = (quick_report / "report.md").read_text()
+    results = json.loads((quick_report / "results.json").read_text())
+    assert list(results["sections"]) == SECTIONS
+    for key, section in results["sections"].items():
+        assert f'<section id="{key}">' in html
+        assert f"## {section['title']}" in markdown
+    # Self-contained: every image is embedded, nothing is fetched.
+    assert 'src="http' not in html and html.count('src="data:image/png;base64,') == len(
+        re.findall(r"!\[", markdown)
+    )
+    for link in re.findall(r"\]\((figures/[^)]+)\)", markdown):
+        assert (quick_report / link).is_file()
+    for key in ("created", "version", "environment", "data_sha256", "study_seconds", "seed"):
+        assert key in results
+
+
+def test_report_numbers_equal_results_json(quick_report):
+    html = (quick_report / "index.html").read_text()
+    markdown = (quick_report / "report.md").read_text()
+    results = json.loads((quick_report / "results.json").read_text())
+    for section in results["sections"].values():
+        for table in section["tables"]:
+            for row in table["rows"]:
+                assert "| " + " | ".join(row) + " |" in markdown
+                assert "".join(f"<td>{escape(cell)}</td>" for cell in row) in html
+        for paragraph in section["text"]:
+            assert paragraph in markdown
+    # The sections' numbers are the studies' numbers, not recomputed or rounded copies.
+    studies = results["studies"]
+    confidence = studies["confidence"]["datasets"]["mnist"]
+    assert (
+        results["sections"]["confidence"]["numbers"]["mnist/mean_conf_wrong"]
+        == confidence["mean_conf_wrong"]
+    )
+    first = studies["dropout"]["rows"][0]
+    assert (
+        results["sections"]["dropout"]["numbers"][f"p={first['p']:g}/vote/acc"] == first["vote/acc"]
+    )
+    assert f"{first['vote/acc']:.4f}" in markdown
+
+
+def test_conclusions_follow_the_numbers(quick_report):
+    results = json.loads((quick_report / "results.json").read_text())
+    rows = results["studies"]["dropout"]["rows"]
+    best = max(rows, key=lambda r: r["vote/acc"])
+    text = " ".join(results["sections"]["dropout"]["text"])
+    change = best["vote/acc"] - best["original/acc"]
+    expected = "above" if change > 0.0005 else "below" if change < -0.0005 else "the same as"
+    assert f"at p={best['p']:g}) is" in text and expected in text
+
+
+def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(reused)") == 5
+    assert main(["--quiet", "report", "--quick", "--retrain", "--out", str(out)]) == 0
+    assert "(reused)" not in capsys.readouterr().out
+
+
+def test_interrupted_report_leaves_no_partial_file_and_resumes(
+    synthetic_data, tmp_path, monkeypatch, capsys
+):
+    from mnistlab.experiments import cross
+
+    out = tmp_path / "out"
+    original = cross.run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cross, "run", interrupted)
+    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
+    assert (out / "variants" / "results.json").is_file() and (
+        out / "confidence" / "results.json"
+    ).is_file()
+    assert not (out / "report" / "index.html").exists()
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    monkeypatch.setattr(cross, "run", original)
+    assert main(["report", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"variants .*\(reused\)", printed) and re.search(
+        r"confidence .*\(reused\)", printed
+    )
+    assert not re.search(r"cross .*\(reused\)", printed)
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip(
+        "no Chromium on this machine: install Debian's 'chromium' package (.ci/run does) to run this test"
+    )
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+
+PROBE = """<script>window.addEventListener('load', () => {
+  const images = [...document.images];
+  const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  const sections = [...document.querySelectorAll('section')].map(s => s.id).join(',');
+  document.body.insertAdjacentHTML('beforeend',
+    `<pre id="probe">images=${images.length} loaded=${loaded} sections=${sections}</pre>`);
+});</script>"""
+
+
+def test_report_renders_in_a_real_browser(quick_report, tmp_path):
+    browser = _chromium()
+    page = tmp_path / "probe.html"  # the report plus a script that reports what the browser loaded
+    page.write_text((quick_report / "index.html").read_text().replace("</body>", PROBE + "</body>"))
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dom = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            *profile,
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    probe = re.search(r"images=(\d+) loaded=(\d+) sections=([\w,-]+)", dom)
+    assert probe, f"the browser did not run the page: {dom[:300]!r}"
+    images, loaded, sections = int(probe.group(1)), int(probe.group(2)), probe.group(3).split(",")
+    assert images > 5 and loaded == images
+    assert sections == SECTIONS
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            *profile,
+            "--window-size=1200,3000",
+            f"--screenshot={screenshot}",
+            (quick_report / "index.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert screenshot.stat().st_size > 50_000
+
+
+def test_quick_report_on_real_data(real_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert (
+        main(["--quiet", "report", "--quick", "--data-dir", str(real_data_dir), "--out", str(out)])
+        == 0
+    )
+    results = json.loads((out / "report" / "results.json").read_text())
+    # 2,000 images and one epoch: well above chance on both data sets.
+    assert results["sections"]["tutorial-mnist"]["numbers"]["test/acc"] > 0.8
+    assert results["sections"]["tutorial-fashion-mnist"]["numbers"]["test/acc"] > 0.65
