@@ -18,6 +18,7 @@ SECTIONS = [
     "cross",
     "morph",
     "dropout",
+    "scoreboard",
 ]
 
 
@@ -96,7 +97,7 @@ def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("(reused)") == 5
+    assert printed.count("(reused)") == 6
     assert main(["--quiet", "report", "--quick", "--retrain", "--out", str(out)]) == 0
     assert "(reused)" not in capsys.readouterr().out
 

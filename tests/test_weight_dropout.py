@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from mnistlab.config import ModelConfig
+from mnistlab.ensemble import vote
 from mnistlab.errors import ConfigError
 from mnistlab.models import build_model
 from mnistlab.predict import predict_logits
-from mnistlab.weight_dropout import droppable, ensemble_logits, ensemble_logits_loop, vote
+from mnistlab.weight_dropout import droppable, ensemble_logits, ensemble_logits_loop
 
 
 @pytest.fixture(scope="module")

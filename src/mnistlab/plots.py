@@ -158,3 +158,46 @@ def predicted_class_steps(alphas, predicted, top_probability, *, ax=None, title=
     twin.set_ylabel("probability of the predicted class", color=WRONG)
     ax.set_title(title)
     return ax
+
+
+def reliability_diagram(curve: dict, *, ax=None, title=""):
+    """Accuracy per confidence bin against the diagonal of perfect calibration."""
+    ax = ax or plt.gca()
+    edges = curve["edges"]
+    centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    filled = curve["count"] > 0
+    ax.bar(
+        centers[filled],
+        curve["accuracy"][filled],
+        width=width[filled],
+        color=RIGHT,
+        edgecolor="white",
+        label="accuracy",
+    )
+    ax.bar(
+        centers[filled],
+        curve["confidence"][filled] - curve["accuracy"][filled],
+        bottom=curve["accuracy"][filled],
+        width=width[filled],
+        color=WRONG,
+        alpha=0.35,
+        label="gap to confidence",
+    )
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper left", fontsize=7)
+    return ax
+
+
+def risk_coverage(coverage, risk, *, label, ax=None):
+    ax = ax or plt.gca()
+    ax.step(coverage, risk, where="post", label=label)
+    ax.set_xlabel("coverage (share of answers kept)")
+    ax.set_ylabel("risk (error rate among kept)")
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=7)
+    return ax

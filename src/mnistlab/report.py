@@ -57,6 +57,12 @@ def _figures(document: dict, folder: Path) -> list[Figure]:
     return [Figure(folder / name, caption) for name, caption in document["figures"].items()]
 
 
+def class_name(dataset: str, index: int) -> str:
+    from mnistlab.datasets import info
+
+    return info(dataset).class_names[int(index)]
+
+
 def num(x) -> float:
     """A number from results.json, where NaN was stored as null."""
     return float("nan") if x is None else float(x)
@@ -228,7 +234,7 @@ def section_cross(document: dict, folder: Path) -> Section:
                 f"{fmt(e['mean_conf_in_domain'], '.3f')}",
                 pct(e["share_above_0.9"]),
                 pct(e["share_above_0.99"]),
-                f"{e['most_common_class']} ({pct(e['most_common_share'])})",
+                f"{class_name(source, e['most_common_class'])} ({pct(e['most_common_share'])})",
             ]
         )
         numbers.update(
@@ -242,7 +248,7 @@ def section_cross(document: dict, folder: Path) -> Section:
             f"({'about chance' if abs(e['acc'] - 0.1) < 0.05 else 'far from chance'}, as expected when label "
             f"indices mean different things), yet {pct(e['share_above_0.9'])} of the images get a confidence above 0.9 "
             f"and {pct(e['share_above_0.99'])} above 0.99; {pct(e['most_common_share'])} are sent to class "
-            f"{e['most_common_class']}. Softmax confidence does not reveal that the input is of the wrong kind."
+            f"'{class_name(source, e['most_common_class'])}'. Softmax confidence does not reveal that the input is of the wrong kind."
         )
     return Section(
         "cross",
@@ -359,8 +365,8 @@ def section_dropout(document: dict, folder: Path) -> Section:
         f"Confidence: the vote share separates right from wrong answers best at p={fmt(separation['p'], 'g')}, where wrong "
         f"answers get a mean share of {fmt(separation['mean_conf_wrong'], '.3f')} against {fmt(separation['mean_conf_right'], '.3f')} "
         f"for right ones. With small p most votes are unanimous ({pct(rows[0]['share_unanimous'])} at "
-        f"p={fmt(rows[0]['p'], 'g')}), so the share carries little information there. The scoreboard section measures whether "
-        f"this beats plain softmax.",
+        f"p={fmt(rows[0]['p'], 'g')}), so the share carries little information there. The scoreboard section "
+        f"below measures whether it tells wrong answers apart better than plain softmax.",
     ]
     return Section(
         "dropout",
@@ -370,6 +376,64 @@ def section_dropout(document: dict, folder: Path) -> Section:
         _figures(document, folder),
         numbers,
     )
+
+
+def _ci(row: dict, key: str) -> str:
+    if key not in row or row[key] is None:
+        return "n/a"
+    ci = row.get(f"{key}_ci")
+    text = fmt(100 * num(row[key]), ".1f")
+    return f"{text} [{fmt(100 * ci[0], '.1f')}, {fmt(100 * ci[1], '.1f')}]" if ci else text
+
+
+def section_scoreboard(document: dict, folder: Path) -> Section:
+    opts = document["options"]
+    paragraphs = [
+        f"Every method gives a score where higher means less trust. Misclassification columns treat wrong answers as "
+        f"positives (AUROC with a {opts['bootstrap']}-resample bootstrap 95% interval, AUPR with errors as positives, "
+        f"FPR at 95% TPR, area under the risk-coverage curve); out-of-distribution columns give the AUROC of telling "
+        f"{opts['ood_size']} images of each other set from the test set. Weight dropout and MC dropout use "
+        f"{opts['members']} members; the deep ensemble {opts['ensemble_size']} independently seeded models; the "
+        f"temperature is fitted on a validation split held out from training. All scores in %, except ECE, NLL, AURC.",
+    ]
+    tables, numbers = [], {}
+    for dataset, entry in document["datasets"].items():
+        rows = entry["rows"]
+        ood = [k for k in rows[0] if k.startswith("ood/") and k.endswith("/auroc")]
+        header = ["method", "acc", "NLL", "ECE", "AUROC err", "AUPR err", "FPR95 err", "AURC"]
+        header += [f"OOD {k.split('/')[1]}" for k in ood]
+        table = Table(header, [])
+        for r in rows:
+            table.rows.append(
+                [
+                    r["method"],
+                    fmt(r["test/acc"], ".4f"),
+                    fmt(r["test/nll"], ".4f"),
+                    fmt(r["test/ece"], ".4f"),
+                    _ci(r, "misclassification/auroc"),
+                    fmt(100 * num(r.get("misclassification/aupr_error")), ".1f"),
+                    fmt(100 * num(r.get("misclassification/fpr95")), ".1f"),
+                    fmt(r["test/aurc"], ".4f"),
+                ]
+                + [fmt(100 * num(r[k]), ".1f") for k in ood]
+            )
+            for key in ("test/acc", "test/ece", "misclassification/auroc", "test/aurc", *ood):
+                numbers[f"{dataset}/{r['method']}/{key}"] = r.get(key)
+        tables.append(table)
+        paragraphs.append(
+            f"**{dataset}** (temperature T = {fmt(entry['temperature'], '.2f')}): "
+            + "; ".join(line.split(": ", 1)[1] for line in entry["verdict"])
+            + "."
+        )
+    section = Section(
+        "scoreboard",
+        "Which confidence signal tells right from wrong?",
+        paragraphs,
+        tables,
+        _figures(document, folder),
+        numbers,
+    )
+    return section
 
 
 # ---------------------------------------------------------------- rendering
@@ -488,7 +552,7 @@ def render_html(sections: list[Section], meta: dict) -> str:
 # ---------------------------------------------------------------- the command
 def study_runners(ctx: StudyContext):
     """(name, function) for each study, in the order of the exercise."""
-    from mnistlab.experiments import confidence, cross, dropout, morph, variants
+    from mnistlab.experiments import confidence, cross, dropout, morph, scoreboard, variants
 
     return [
         (
@@ -499,6 +563,7 @@ def study_runners(ctx: StudyContext):
         ("cross", lambda: cross.run(ctx)),
         ("morph", lambda: morph.run(ctx)),
         ("dropout", lambda: dropout.run(ctx)),
+        ("scoreboard", lambda: scoreboard.run(ctx)),
     ]
 
 
@@ -512,6 +577,7 @@ def build_sections(documents: dict, out: Path) -> list[Section]:
         section_cross(documents["cross"], folder("cross")),
         section_morph(documents["morph"], folder("morph")),
         section_dropout(documents["dropout"], folder("dropout")),
+        section_scoreboard(documents["scoreboard"], folder("scoreboard")),
     ]
 
 

@@ -150,10 +150,76 @@ def register_commands(subparsers, add_common) -> None:
     p.set_defaults(func=cmd_dropout)
 
     p = subparsers.add_parser(
+        "scoreboard", help="compare uncertainty methods: calibration, error and OOD detection"
+    )
+    add_common(p)
+    p.add_argument("--dataset", choices=DATASETS, help="only this data set (default: both)")
+    p.add_argument(
+        "--members",
+        type=int,
+        default=None,
+        help="weight/MC dropout members (default: 100; 10 with --quick)",
+    )
+    p.add_argument(
+        "--ensemble-size",
+        type=int,
+        default=None,
+        help="deep ensemble size M (default: 5; 2 with --quick)",
+    )
+    p.add_argument(
+        "--p", default=None, help="weight dropout fractions (default: 0.01,0.03,0.2,0.6)"
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        help="bootstrap resamples for intervals (default: 1000)",
+    )
+    p.set_defaults(func=cmd_scoreboard)
+
+    p = subparsers.add_parser(
         "report", help="run (or reuse) every study and write the lab report (HTML + Markdown)"
     )
     add_common(p)
     p.set_defaults(func=cmd_report)
+
+
+def cmd_scoreboard(args) -> int:
+    from mnistlab.experiments import scoreboard
+
+    datasets = [args.dataset] if args.dataset else ["mnist", "fashion-mnist"]
+    ps = _floats(args.p) if args.p else None
+    document = scoreboard.run(
+        context_from_args(args),
+        datasets=datasets,
+        members=args.members,
+        ensemble_size=args.ensemble_size,
+        ps=ps,
+        bootstrap=args.bootstrap,
+    )
+    print(scoreboard_table(document))
+    return _print_summary(document)
+
+
+def scoreboard_table(document: dict) -> str:
+    lines = []
+    for dataset, entry in document["datasets"].items():
+        lines.append(f"{dataset} (T = {entry['temperature']:.2f}; AUROC in %)")
+        ood = [k for k in entry["rows"][0] if k.startswith("ood/") and k.endswith("/auroc")]
+        header = (
+            f"  {'method':34s} {'acc':>7s} {'ECE':>7s} {'AUROC':>6s} {'FPR95':>6s} {'AURC':>7s} "
+            + " ".join(f"{k.split('/')[1][:8]:>8s}" for k in ood)
+        )
+        lines.append(header)
+        for r in entry["rows"]:
+            auroc = r.get("misclassification/auroc", float("nan")) or float("nan")
+            fpr = r.get("misclassification/fpr95", float("nan")) or float("nan")
+            lines.append(
+                f"  {r['method']:34s} {r['test/acc']:7.4f} {r['test/ece']:7.4f} {100 * auroc:6.1f} "
+                f"{100 * fpr:6.1f} {r['test/aurc']:7.4f} "
+                + " ".join(f"{100 * r[k]:8.1f}" for k in ood)
+            )
+    return "\n".join(lines)
 
 
 def cmd_report(args) -> int:

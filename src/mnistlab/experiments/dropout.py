@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots, progress
+from mnistlab.ensemble import DEFAULT_MEMORY_BUDGET, vote
 from mnistlab.errors import ConfigError
 from mnistlab.experiments.common import (
     StudyContext,
@@ -16,7 +17,7 @@ from mnistlab.experiments.common import (
 )
 from mnistlab.experiments.confidence import right_wrong_stats
 from mnistlab.predict import predict_logits, softmax
-from mnistlab.weight_dropout import DEFAULT_MEMORY_BUDGET, ensemble_logits, vote
+from mnistlab.weight_dropout import ensemble_logits
 
 DEFAULT_P = (0.01, 0.03, 0.2, 0.6)
 DEFAULT_MEMBERS = 100
@@ -42,7 +43,7 @@ def run(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     arch: str = "mlp",
 ) -> dict:
-    members = members or (QUICK_MEMBERS if ctx.quick else DEFAULT_MEMBERS)
+    members = (QUICK_MEMBERS if ctx.quick else DEFAULT_MEMBERS) if members is None else members
     validate(ps, members)
     options = {
         "p": list(ps),

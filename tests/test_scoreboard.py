@@ -1,0 +1,135 @@
+import json
+
+import numpy as np
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.config import ModelConfig
+from mnistlab.errors import ConfigError
+from mnistlab.mc_dropout import mc_dropout_logits
+from mnistlab.models import build_model
+from mnistlab.predict import predict_logits
+
+
+def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "--quiet",
+                "scoreboard",
+                "--quick",
+                "--out",
+                str(out),
+                "--p",
+                "0.1,0.5",
+                "--members",
+                "4",
+            ]
+        )
+        == 0
+    )
+    document = json.loads((out / "scoreboard" / "results.json").read_text())
+    for dataset in ("mnist", "fashion-mnist"):
+        entry = document["datasets"][dataset]
+        names = [r["method"] for r in entry["rows"]]
+        assert names[:4] == ["max softmax", "entropy", "margin", "energy"] and names[4].startswith(
+            "temperature"
+        )
+        assert "weight dropout p=0.1 vote" in names and "weight dropout p=0.5 mean prob" in names
+        assert any(n.startswith("MC dropout") for n in names) and any(
+            n.startswith("deep ensemble") for n in names
+        )
+        assert set(entry["ood_sets"]) == {
+            f"ood/{'fashion-mnist' if dataset == 'mnist' else 'mnist'}",
+            "ood/uniform",
+            "ood/gaussian",
+            "ood/inverted",
+        }
+        for row in entry["rows"]:
+            assert 0 <= row["test/acc"] <= 1 and 0 <= row["test/ece"] <= 1
+            assert row["test/acc_ci"][0] <= row["test/acc"] <= row["test/acc_ci"][1]
+            assert all(
+                0 <= row[k] <= 1 for k in row if k.startswith("ood/") and k.endswith("auroc")
+            )
+        vote = next(r for r in entry["rows"] if r["method"].endswith("vote"))
+        assert vote["test/nll"] is None  # a vote share is not a predictive distribution
+        assert len(entry["models"]["ensemble"]) == 2
+    for name in document["figures"]:
+        assert (out / "scoreboard" / name).stat().st_size > 5000
+    assert "best mean OOD AUROC over 4 sets" in capsys.readouterr().out
+
+
+def test_temperature_is_fitted_on_held_out_training_data_only(
+    synthetic_data, tmp_path, monkeypatch
+):
+    from mnistlab.calibration import TemperatureScaler
+    from mnistlab.data import load_split
+    from mnistlab.experiments import scoreboard
+
+    seen = []
+    original = TemperatureScaler.fit
+
+    def spy(self, logits, y_true):
+        seen.append(np.asarray(y_true).copy())
+        return original(self, logits, y_true)
+
+    monkeypatch.setattr(TemperatureScaler, "fit", spy)
+    assert (
+        main(
+            [
+                "--quiet",
+                "scoreboard",
+                "--quick",
+                "--dataset",
+                "mnist",
+                "--members",
+                "2",
+                "--p",
+                "0.1",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    train_images, train_labels = load_split("mnist", "train")
+    (labels,) = seen
+    size = scoreboard.QUICK_VALIDATION_SIZE
+    # Exactly the last `size` training labels: the split the models never trained on ...
+    np.testing.assert_array_equal(labels, train_labels[len(train_labels) - size :])
+    # ... and the models' training set stops where the validation split begins.
+    document = json.loads((tmp_path / "out" / "scoreboard" / "results.json").read_text())
+    base = document["datasets"]["mnist"]["models"]["base"]
+    assert base["spec"]["train"]["validation_size"] == size
+    assert document["datasets"]["mnist"]["validation_size"] == size
+
+
+def test_mc_dropout_passes_differ_and_do_not_depend_on_chunking():
+    model = build_model(ModelConfig(hidden_units=(32,), dropout=0.5), seed=0)
+    images = np.random.default_rng(0).random((20, 28, 28), dtype=np.float32)
+    reference = mc_dropout_logits(model, images, passes=6, seed=3, member_chunk=6)
+    assert not np.allclose(reference[0], reference[1])  # dropout is on at test time
+    chunked = mc_dropout_logits(model, images, passes=6, seed=3, member_chunk=4, image_batch=7)
+    np.testing.assert_allclose(chunked, reference, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(mc_dropout_logits(model, images, passes=6, seed=3), reference)
+    # Averaged over many passes, inverted dropout gives the deterministic output on average.
+    many = mc_dropout_logits(model, images, passes=400, seed=1)
+    deterministic = predict_logits(model, images)
+    assert (
+        np.abs(many.mean(axis=0) - deterministic).mean()
+        < 0.25 * np.abs(deterministic).mean() + 0.05
+    )
+
+
+def test_mc_dropout_needs_a_dropout_model():
+    model = build_model(ModelConfig(hidden_units=(8,)), seed=0)
+    with pytest.raises(ConfigError, match="trained with dropout"):
+        mc_dropout_logits(model, np.zeros((2, 28, 28), np.float32), passes=2, seed=0)
+
+
+def test_bad_scoreboard_values(synthetic_data, tmp_path, capsys):
+    assert main(["scoreboard", "--quick", "--members", "0", "--out", str(tmp_path)]) == 2
+    assert main(["scoreboard", "--quick", "--p", "1.5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--members" in err and "[0, 1)" in err
