@@ -56,8 +56,14 @@ def test_cache_hit_loads_instead_of_training(synthetic_data, tmp_path):
 
 def test_synthetic_data_is_learned(synthetic_data):
     spec = RunSpec("mnist", ModelConfig(hidden_units=(32,)), TrainConfig(epochs=3), seed=0)
-    meta = train(spec).meta
+    trained = train(spec)
+    meta = trained.meta
     assert meta["train/acc"] > 0.9 and meta["test/acc"] > 0.8
+    # The shared jitted evaluation agrees with Keras' own predict.
+    from mnistlab.data import load_split
+    from mnistlab.training import accuracy_of
+
+    assert meta["test/acc"] == accuracy_of(trained.model, *load_split("mnist", "test"))
     assert meta["train/size"] == 600 and len(meta["history"]) == 3
 
 
@@ -85,3 +91,20 @@ def test_validation_split_is_held_out(synthetic_data):
 def test_invalid_config_names_the_value(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+def test_models_trained_together_equal_models_trained_alone(synthetic_data, tmp_path):
+    """The parallel path (threads, one compiled epoch per architecture) changes nothing in the result."""
+    from mnistlab.training import train_many
+
+    specs = [RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=s) for s in range(3)]
+    specs.append(RunSpec("mnist", ModelConfig(hidden_units=(8,), activation="tanh"), SMALL, seed=0))
+    specs.append(specs[0])  # a duplicate is trained once
+    together = train_many(specs, cache_dir=tmp_path / "together", workers=2)
+    alone = [train(spec, cache_dir=tmp_path / "alone") for spec in specs]
+    assert [t.from_cache for t in together] == [False] * 4 + [True]
+    for a, b in zip(together, alone, strict=True):
+        assert a.spec == b.spec
+        for wa, wb in zip(_weights(a.model), _weights(b.model), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    assert together[0].meta["trained_in_parallel_with"] == 1

@@ -36,6 +36,12 @@ def _common(parser: argparse.ArgumentParser, *, dataset: bool = False) -> None:
     parser.add_argument(
         "--retrain", action="store_true", help="train again even if the model is cached"
     )
+    parser.add_argument(
+        "--memory-budget",
+        type=float,
+        default=1024,
+        help="MiB an ensemble evaluation may use per call (default: 1024; results do not depend on it)",
+    )
     if dataset:
         parser.add_argument(
             "--dataset", choices=DATASETS, default="fashion-mnist", help="default: fashion-mnist"

@@ -134,21 +134,32 @@ def ensure_file(data_dir: Path, dataset: str, stem: str, *, download: bool = Tru
 def load_split(
     dataset: str, split: str, data_dir=None, *, download: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images as float32 (N, 28, 28) scaled to [0, 1] and labels as int32 (N,), verified."""
+    """Images as float32 (N, 28, 28) scaled to [0, 1] and labels as int32 (N,), verified.
+
+    The arrays are shared between callers (read-only): studies ask for the same split often.
+    """
     meta = info(dataset)
     root = resolve_data_dir(data_dir)
-    arrays = {}
+    paths = {}
     for kind in ("images", "labels"):
         stem = FILE_STEMS[(split, kind)]
         path = ensure_file(root, dataset, stem, download=download)
-        arrays[kind] = _verified_array(path, meta.sha256[stem])
-    images, labels = arrays["images"], arrays["labels"]
+        paths[kind] = (str(path), path.stat().st_mtime_ns, path.stat().st_size, meta.sha256[stem])
+    return _scaled_split(paths["images"], paths["labels"], f"{root / dataset}: {split}")
+
+
+@lru_cache(maxsize=8)
+def _scaled_split(images_key: tuple, labels_key: tuple, name: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = _verified_array_cached(*images_key), _verified_array_cached(*labels_key)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(
-            f"{root / dataset}: {split} images {images.shape} and labels {labels.shape} do not match; "
+            f"{name} images {images.shape} and labels {labels.shape} do not match; "
             "replace the files or run 'mnistlab data --download'"
         )
-    return images.astype(np.float32) / 255.0, labels.astype(np.int32)
+    scaled, labels = images.astype(np.float32) / 255.0, labels.astype(np.int32)
+    scaled.flags.writeable = False
+    labels.flags.writeable = False
+    return scaled, labels
 
 
 def data_checksum(dataset: str) -> str:

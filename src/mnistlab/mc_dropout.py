@@ -21,7 +21,10 @@ def _build(indices: tuple[int, ...]):
         import jax
         import jax.numpy as jnp
 
-        def member_logits(weights, frozen, member, x, first, p, seed):
+        def prepare(weights, frozen, member, p, seed):
+            return weights  # every pass uses the trained weights; the randomness is in apply
+
+        def apply(weights, frozen, member, x, first, seed):
             pass_key = jax.random.fold_in(jax.random.key(seed), member)
 
             def one_image(image, image_id):
@@ -35,7 +38,7 @@ def _build(indices: tuple[int, ...]):
             image_ids = first + jnp.arange(x.shape[0], dtype=jnp.uint32)
             return jax.vmap(one_image)(x, image_ids)
 
-        return member_logits
+        return prepare, apply
 
     return build
 
@@ -55,10 +58,10 @@ def mc_dropout_logits(
     indices = _seed_state_indices(model)
     if not indices:
         raise ConfigError("MC dropout needs a model trained with dropout (e.g. --dropout 0.2)")
-    chunk_logits = compiled(model, ("mc-dropout", indices), _build(indices))
+    functions = compiled(model, ("mc-dropout", indices), _build(indices))
     return run_members(
         model,
-        chunk_logits,
+        functions,
         images,
         members=passes,
         p=0.0,

@@ -188,7 +188,11 @@ def bootstrap_mean_interval(
     values = np.asarray(values, dtype=np.float64)
     _check_lengths(values)
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(len(values), np.full(len(values), 1.0 / len(values)), size=n_boot)
-    means = counts @ values / len(values)
+    n = len(values)
+    if np.isin(values, (0.0, 1.0)).all():
+        # The bootstrap mean of 0/1 values is exactly Binomial(n, mean) / n: no resampling needed.
+        means = rng.binomial(n, values.mean(), size=n_boot) / n
+    else:
+        means = np.array([values[rng.integers(0, n, n)].mean() for _ in range(n_boot)])
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)

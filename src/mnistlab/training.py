@@ -11,13 +11,14 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.config import RunSpec, spec_from_dict
+from mnistlab.config import ModelConfig, RunSpec, spec_from_dict
 from mnistlab.data import data_checksum, default_cache_root, file_checksums, load_split
 from mnistlab.models import build_model, make_optimizer
 from mnistlab.runs import library_versions, read_json, write_json
@@ -106,6 +107,22 @@ def assign_state(model, state) -> None:
         variable.assign(value)
 
 
+def epoch_runner(model, optimizer):
+    """A jitted run_batches(state, x, y, order) -> (state, (loss, correct)) scanning over batches.
+
+    x and y are arguments, not constants, so one compiled runner serves every model with the
+    same architecture and optimizer (the compile, about 1.5 s, is paid once per group).
+    """
+    import jax
+
+    step = make_train_step(model, optimizer)
+
+    def run_batches(state, x, y, order):  # order: (n_batches, batch) indices into x
+        return jax.lax.scan(lambda s, idx: step(s, (x[idx], y[idx])), state, order)
+
+    return jax.jit(run_batches)
+
+
 def fit_fast(
     model,
     optimizer,
@@ -117,18 +134,13 @@ def fit_fast(
     seed: int,
     shuffle: bool = True,
     on_epoch=None,
+    runner=None,
 ):
     """Train in place: each epoch is one jitted scan over full batches plus one step for the rest."""
-    import jax
     import jax.numpy as jnp
 
-    step = make_train_step(model, optimizer)
+    runner = runner or epoch_runner(model, optimizer)
     x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
-
-    @jax.jit
-    def run_batches(state, order):  # order: (n_batches, batch) indices into the training set
-        return jax.lax.scan(lambda s, idx: step(s, (x_dev[idx], y_dev[idx])), state, order)
-
     state = initial_state(model, optimizer)
     n = len(x)
     n_full = n // batch_size
@@ -138,15 +150,13 @@ def fit_fast(
         order = epoch_order(n, seed=seed, epoch=epoch, shuffle=shuffle)
         losses, corrects = [], []
         if n_full:
-            state, (loss, correct) = run_batches(
-                state, jnp.asarray(order[: n_full * batch_size].reshape(n_full, batch_size))
-            )
+            full = jnp.asarray(order[: n_full * batch_size].reshape(n_full, batch_size))
+            state, (loss, correct) = runner(state, x_dev, y_dev, full)
             losses.append(loss * batch_size)
             corrects.append(correct)
         if n % batch_size:
-            state, (loss, correct) = run_batches(
-                state, jnp.asarray(order[n_full * batch_size :][None])
-            )
+            rest = jnp.asarray(order[n_full * batch_size :][None])
+            state, (loss, correct) = runner(state, x_dev, y_dev, rest)
             losses.append(loss * (n % batch_size))
             corrects.append(correct)
         loss = float(sum(jnp.sum(v) for v in losses)) / n
@@ -207,74 +217,233 @@ def accuracy_of(model, images, labels) -> float:
     return float(np.mean(predict_logits(model, images).argmax(axis=1) == labels))
 
 
-def _train_now(spec: RunSpec, data_dir) -> tuple[object, dict]:
+@dataclass
+class _Job:
+    """One model to train: prepared in the main thread, fitted in a worker, finished in the main thread."""
+
+    spec: RunSpec
+    folder: Path
+    model: object = None
+    optimizer: object = None
+    arrays: tuple = ()
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    runner: object = None  # the compiled epoch shared by models of this architecture
+    predictor: object = None  # the compiled inference shared likewise
+    test: tuple = ()
+    accuracy: dict = field(default_factory=dict)
+    trainer: str = ""
+
+
+def _prepare(job: _Job, data_dir, runners: dict) -> None:
+    # Keras' seeding is global state: models are built here, one at a time, never in workers.
+    job.arrays = training_arrays(job.spec, data_dir)
+    job.model = build_model(job.spec.model, seed=job.spec.seed)
+    job.optimizer = make_optimizer(job.spec.train.optimizer, job.spec.train.learning_rate)
+    key = (job.spec.model, job.spec.train.optimizer, job.spec.train.learning_rate)
+    if key not in runners:
+        runners[key] = shared_runner(*key)
+    if job.spec.model not in runners:
+        runners[job.spec.model] = shared_predictor(job.spec.model)
+    job.runner, job.predictor = runners[key], runners[job.spec.model]
+    job.test = load_split(job.spec.dataset, "test", data_dir)
+
+
+def _fit(job: _Job, bar) -> None:
     import keras
 
-    x, y, x_val, y_val = training_arrays(spec, data_dir)
-    model = build_model(spec.model, seed=spec.seed)
-    optimizer = make_optimizer(spec.train.optimizer, spec.train.learning_rate)
-    epochs = spec.train.epochs
-    with progress.task(f"train {spec.describe()}", epochs) as bar:
+    x, y, _, _ = job.arrays
+    start = time.perf_counter()
 
-        def on_epoch(row):
-            bar.advance(1, loss=row["loss"], acc=row["acc"])
+    def on_epoch(row):
+        bar.advance(1, loss=row["loss"], acc=row["acc"])
 
-        fit = fit_fast if keras.backend.backend() == "jax" else fit_keras
-        kwargs = {"seed": spec.seed} if fit is fit_fast else {}
-        start = time.perf_counter()
-        history = fit(
-            model,
-            optimizer,
+    if keras.backend.backend() == "jax":
+        job.history = fit_fast(
+            job.model,
+            job.optimizer,
             x,
             y,
-            epochs=epochs,
-            batch_size=spec.train.batch_size,
+            epochs=job.spec.train.epochs,
+            batch_size=job.spec.train.batch_size,
+            seed=job.spec.seed,
             on_epoch=on_epoch,
-            **kwargs,
+            runner=job.runner,
         )
-        train_seconds = time.perf_counter() - start
-    x_test, y_test = load_split(spec.dataset, "test", data_dir)
-    epoch_seconds = [row["seconds"] for row in history]
+        job.trainer = "fit_fast"
+    else:
+        job.history = fit_keras(
+            job.model,
+            job.optimizer,
+            x,
+            y,
+            epochs=job.spec.train.epochs,
+            batch_size=job.spec.train.batch_size,
+            on_epoch=on_epoch,
+        )
+        job.trainer = "fit_keras"
+    job.seconds = time.perf_counter() - start
+    # Evaluate here, in the worker, so that evaluation overlaps other models' training.
+    _, _, x_val, y_val = job.arrays
+
+    def accuracy(images, labels):
+        if job.trainer == "fit_fast":
+            return accuracy_with(job.predictor, job.model, images, labels)
+        return accuracy_of(job.model, images, labels)
+
+    job.accuracy = {
+        "train/acc": accuracy(x, y),
+        "val/acc": accuracy(x_val, y_val),
+        "test/acc": accuracy(*job.test),
+    }
+
+
+def _finish(job: _Job, data_dir, parallel: int) -> dict:
+    spec = job.spec
+    x, _, _, _ = job.arrays
+    epoch_seconds = [row["seconds"] for row in job.history]
     # The first epoch includes compilation; the steady state is what a user waits per epoch.
     steady = epoch_seconds[1:] or epoch_seconds
-    meta = {
+    return {
         "dataset": spec.dataset,
         "config": spec.to_dict(),
         "seed": spec.seed,
-        "train/acc": accuracy_of(model, x, y),
-        "val/acc": accuracy_of(model, x_val, y_val),
-        "test/acc": accuracy_of(model, x_test, y_test),
+        **job.accuracy,
         "train/size": len(x),
         "seconds_per_epoch": float(np.median(steady)),
-        "train_seconds": train_seconds,
-        "history": history,
-        "trainer": fit.__name__,
+        "train_seconds": job.seconds,
+        "trained_in_parallel_with": parallel - 1,  # epochs run slower per model, faster per group
+        "history": job.history,
+        "trainer": job.trainer,
         "versions": library_versions(),
         "data_sha256": file_checksums(spec.dataset),
     }
-    return model, meta
 
 
 def train(spec: RunSpec, *, data_dir=None, cache_dir=None, retrain: bool = False) -> TrainedModel:
     """Train `spec`, or load it from the cache when the same spec was trained on the same data."""
+    return train_many([spec], data_dir=data_dir, cache_dir=cache_dir, retrain=retrain)[0]
+
+
+def default_workers() -> int:
+    """One training per core: a single small-batch training keeps only about 1.2 of 2 cores busy."""
+    return max(1, os.cpu_count() or 1)
+
+
+def run_in_threads(tasks, workers: int) -> None:
+    """Run callables on `workers` threads (XLA releases the GIL while a compiled epoch runs)."""
+    if workers <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()  # re-raise a worker's error here
+
+
+def shared_predictor(config: ModelConfig):
+    """A jitted (trainable, non_trainable, x) -> logits for every model with this architecture:
+    pure JAX, so worker threads can evaluate the models they trained."""
+    import jax
+
+    template = build_model(config, seed=0)
+    return jax.jit(
+        lambda trainable, non_trainable, x: template.stateless_call(trainable, non_trainable, x)[0]
+    )
+
+
+def accuracy_with(predictor, model, images, labels, *, batch: int = 5000) -> float:
+    """Accuracy through a shared predictor; batches padded to one shape (one compilation)."""
+    import jax.numpy as jnp
+
+    if len(images) == 0:
+        return float("nan")
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    correct = 0
+    for start in range(0, len(images), batch):
+        x = images[start : start + batch]
+        padded = (
+            np.concatenate([x, np.zeros((batch - len(x), *x.shape[1:]), x.dtype)])
+            if len(x) < batch
+            else x
+        )
+        logits = np.asarray(predictor(trainable, non_trainable, jnp.asarray(padded)))[: len(x)]
+        correct += int(np.sum(logits.argmax(axis=1) == labels[start : start + len(x)]))
+    return correct / len(images)
+
+
+def shared_runner(config: ModelConfig, optimizer: str, learning_rate: float):
+    """One compiled epoch for every model with this architecture and optimizer."""
+    template, template_optimizer = (
+        build_model(config, seed=0),
+        make_optimizer(optimizer, learning_rate),
+    )
+    template_optimizer.build(template.trainable_variables)
+    return epoch_runner(template, template_optimizer)
+
+
+def train_many(
+    specs: list[RunSpec],
+    *,
+    data_dir=None,
+    cache_dir=None,
+    retrain: bool = False,
+    workers: int | None = None,
+) -> list[TrainedModel]:
+    """Train several specs, each exactly as train() would (same seed, same batches, same weights),
+    in parallel worker threads; models of one architecture share one compiled epoch."""
     import keras
 
-    # Verify the data even on a cache hit: the key promises a model of *this* data, and a
-    # corrupt or missing data folder should be reported, not silently ignored.
-    training_arrays(spec, data_dir)
-    load_split(spec.dataset, "test", data_dir)
-    folder = resolve_cache_dir(cache_dir) / "models" / spec.cache_key(data_checksum(spec.dataset))
-    if not retrain and (folder / "meta.json").is_file():
-        try:
-            model = keras.saving.load_model(folder / "model.keras", compile=False)
-            return TrainedModel(
-                spec, model, read_json(folder / "meta.json"), folder, from_cache=True
-            )
-        except Exception as exc:  # a damaged cache entry is retrained, not fatal
-            progress.say(f"cache entry {folder} unreadable ({exc}); retraining")
-    model, meta = _train_now(spec, data_dir)
-    _store(folder, model, meta)
-    return TrainedModel(spec, model, meta, folder, from_cache=False)
+    root = resolve_cache_dir(cache_dir)
+    results: list[TrainedModel | None] = [None] * len(specs)
+    jobs: list[tuple[int, _Job]] = []
+    for i, spec in enumerate(specs):
+        # Verify the data even on a cache hit: the key promises a model of *this* data, and a
+        # corrupt or missing data folder should be reported, not silently ignored.
+        training_arrays(spec, data_dir)
+        load_split(spec.dataset, "test", data_dir)
+        folder = root / "models" / spec.cache_key(data_checksum(spec.dataset))
+        cached = None if retrain else _load(spec, folder)
+        if cached is not None:
+            results[i] = cached
+        elif not any(job.folder == folder for _, job in jobs):
+            jobs.append((i, _Job(spec, folder)))
+    if jobs:
+        runners: dict = {}
+        for _, job in jobs:
+            _prepare(job, data_dir, runners)
+        workers = min(workers or default_workers(), len(jobs))
+        if keras.backend.backend() != "jax":
+            workers = 1  # only the JAX path is known to be thread-safe
+        label = (
+            jobs[0][1].spec.describe()
+            if len(jobs) == 1
+            else f"{len(jobs)} models, {workers} at a time"
+        )
+        with progress.task(f"train {label}", sum(job.spec.train.epochs for _, job in jobs)) as bar:
+            run_in_threads([lambda job=job: _fit(job, bar) for _, job in jobs], workers)
+        for i, job in jobs:
+            meta = _finish(job, data_dir, workers)
+            _store(job.folder, job.model, meta)
+            results[i] = TrainedModel(job.spec, job.model, meta, job.folder, from_cache=False)
+    for i, spec in enumerate(specs):  # duplicates of a spec trained in this call
+        if results[i] is None:
+            results[i] = train(spec, data_dir=data_dir, cache_dir=cache_dir)
+    return results
+
+
+def _load(spec: RunSpec, folder: Path) -> TrainedModel | None:
+    import keras
+
+    if not (folder / "meta.json").is_file():
+        return None
+    try:
+        model = keras.saving.load_model(folder / "model.keras", compile=False)
+        return TrainedModel(spec, model, read_json(folder / "meta.json"), folder, from_cache=True)
+    except Exception as exc:  # a damaged cache entry is retrained, not fatal
+        progress.say(f"cache entry {folder} unreadable ({exc}); retraining")
+        return None
 
 
 def _store(folder: Path, model, meta: dict) -> None:

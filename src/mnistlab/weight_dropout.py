@@ -44,13 +44,15 @@ def perturb(weights, key, p, drop: list[bool]):
     return out
 
 
-def _member_function(drop: tuple[bool, ...]):
+def _member_functions(drop: tuple[bool, ...]):
     def build(model):
-        def member_logits(weights, frozen, member, x, first, p, seed):
-            perturbed = perturb(weights, member_key(seed, member), p, list(drop))
+        def prepare(weights, frozen, member, p, seed):
+            return perturb(weights, member_key(seed, member), p, list(drop))
+
+        def apply(perturbed, frozen, member, x, first, seed):
             return model.stateless_call(perturbed, frozen, x, training=False)[0]
 
-        return member_logits
+        return prepare, apply
 
     return build
 
@@ -74,10 +76,10 @@ def ensemble_logits(
 
         raise ConfigError(f"dropout fraction p must be in [0, 1), got {p}")
     drop = tuple(droppable(model, drop_biases=drop_biases))
-    chunk_logits = compiled(model, ("weight-dropout", drop), _member_function(drop))
+    functions = compiled(model, ("weight-dropout", drop), _member_functions(drop))
     return run_members(
         model,
-        chunk_logits,
+        functions,
         images,
         members=members,
         p=p,

@@ -15,6 +15,7 @@ def context_from_args(args):
         seed=args.seed,
         quick=args.quick,
         retrain=args.retrain,
+        memory_budget=int(args.memory_budget * 2**20),
     )
 
 
@@ -77,7 +78,6 @@ def cmd_dropout(args) -> int:
         members=args.members,
         drop_biases=args.drop_biases,
         arch=args.arch,
-        memory_budget=int(args.memory_budget * 2**20),
     )
     return _print_summary(document)
 
@@ -144,9 +144,6 @@ def register_commands(subparsers, add_common) -> None:
     p.add_argument(
         "--arch", choices=("mlp", "cnn"), default="mlp", help="which fashion model (default: mlp)"
     )
-    p.add_argument(
-        "--memory-budget", type=float, default=2048, help="MiB per evaluated chunk (default: 2048)"
-    )
     p.set_defaults(func=cmd_dropout)
 
     p = subparsers.add_parser(
@@ -176,6 +173,15 @@ def register_commands(subparsers, add_common) -> None:
         help="bootstrap resamples for intervals (default: 1000)",
     )
     p.set_defaults(func=cmd_scoreboard)
+
+    p = subparsers.add_parser(
+        "bench", help="measure speed against this machine's matmul peak; print a table, write JSON"
+    )
+    add_common(p)
+    p.add_argument(
+        "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
+    )
+    p.set_defaults(func=_cmd_bench)
 
     p = subparsers.add_parser(
         "report", help="run (or reuse) every study and write the lab report (HTML + Markdown)"
@@ -222,6 +228,12 @@ def scoreboard_table(document: dict) -> str:
     return "\n".join(lines)
 
 
+def _cmd_bench(args) -> int:
+    from mnistlab.bench import cmd_bench
+
+    return cmd_bench(args)
+
+
 def cmd_report(args) -> int:
     from dataclasses import replace
 
@@ -234,6 +246,6 @@ def cmd_report(args) -> int:
     )
     for name, seconds in result["meta"]["study_seconds"].items():
         print(
-            f"  {name:11s} {seconds:6.1f} s{'  (reused)' if result['meta']['reused'][name] else ''}"
+            f"  {name:11s} {seconds:6.1f} s{'  (reused)' if result['meta']['reused'].get(name) else ''}"
         )
     return 0

@@ -14,7 +14,7 @@ from mnistlab import __version__
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig
 from mnistlab.data import data_checksum, file_checksums, load_split
 from mnistlab.runs import environment, read_json, save_figure, write_json
-from mnistlab.training import TrainedModel, train
+from mnistlab.training import TrainedModel, train, train_many
 
 QUICK_TRAIN_SIZE = 2000
 QUICK_TEST_SIZE = 1000
@@ -32,6 +32,9 @@ class StudyContext:
     quick: bool = False
     retrain: bool = False
     reuse: bool = False  # return a study's saved results when they were made with the same inputs
+    memory_budget: int = (
+        1 << 30
+    )  # bytes an ensemble evaluation may use per call (results do not depend on it)
 
     def folder(self, study: str) -> Path:
         path = Path(self.out) / study
@@ -65,6 +68,11 @@ def tutorial_spec(
 
 def get_model(ctx: StudyContext, spec: RunSpec) -> TrainedModel:
     return train(spec, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+
+
+def get_models(ctx: StudyContext, specs: list[RunSpec]) -> list[TrainedModel]:
+    """Several models at once: whatever is not cached trains in parallel, one per core."""
+    return train_many(specs, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
 
 
 def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:

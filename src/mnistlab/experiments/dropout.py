@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots, progress
-from mnistlab.ensemble import DEFAULT_MEMORY_BUDGET, vote
+from mnistlab.ensemble import vote
 from mnistlab.errors import ConfigError
 from mnistlab.experiments.common import (
     StudyContext,
@@ -40,7 +40,6 @@ def run(
     members: int | None = None,
     drop_biases: bool = False,
     dataset: str = "fashion-mnist",
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     arch: str = "mlp",
 ) -> dict:
     members = (QUICK_MEMBERS if ctx.quick else DEFAULT_MEMBERS) if members is None else members
@@ -51,7 +50,6 @@ def run(
         "drop_biases": drop_biases,
         "dataset": dataset,
         "arch": arch,
-        "memory_budget": memory_budget,
     }
     writer = StudyWriter(ctx, "dropout", options, (dataset,))
     if (saved := writer.reusable()) is not None:
@@ -72,7 +70,7 @@ def run(
                 members=members,
                 seed=ctx.seed,
                 drop_biases=drop_biases,
-                memory_budget=memory_budget,
+                memory_budget=ctx.memory_budget,
                 progress_task=bar,
             )
             majority, share = vote(logits)

@@ -19,7 +19,7 @@ from mnistlab.errors import ConfigError
 from mnistlab.experiments.common import (
     StudyContext,
     StudyWriter,
-    get_model,
+    get_models,
     model_summary,
     test_set,
     tutorial_spec,
@@ -182,6 +182,10 @@ def run(
     )
     if (saved := writer.reusable()) is not None:
         return saved
+    # All models of both data sets in one call, so they train in parallel.
+    get_models(
+        ctx, [spec for dataset in datasets for spec in model_specs(ctx, dataset, ensemble_size)]
+    )
     results, summary = {}, []
     for dataset in datasets:
         progress.say(f"scoreboard: {dataset}")
@@ -199,14 +203,18 @@ def run(
     return writer.finish({"datasets": results}, summary)
 
 
-def _run_dataset(ctx, writer, dataset, *, members, ensemble_size, ps, bootstrap) -> dict:
+def model_specs(ctx: StudyContext, dataset: str, ensemble_size: int) -> list:
+    """The deep ensemble's members (the first is the base model), then the MC dropout model."""
     validation = {"validation_size": QUICK_VALIDATION_SIZE if ctx.quick else VALIDATION_SIZE}
     ensemble = [
-        get_model(ctx, tutorial_spec(ctx, dataset, seed=ctx.seed + m, **validation))
-        for m in range(ensemble_size)
+        tutorial_spec(ctx, dataset, seed=ctx.seed + m, **validation) for m in range(ensemble_size)
     ]
+    return [*ensemble, tutorial_spec(ctx, dataset, dropout=MC_DROPOUT_RATE, **validation)]
+
+
+def _run_dataset(ctx, writer, dataset, *, members, ensemble_size, ps, bootstrap) -> dict:
+    *ensemble, mc_model = get_models(ctx, model_specs(ctx, dataset, ensemble_size))
     base = ensemble[0]
-    mc_model = get_model(ctx, tutorial_spec(ctx, dataset, dropout=MC_DROPOUT_RATE, **validation))
     images, labels = test_set(ctx, dataset)
     sets = {"test": images, **ood_sets(ctx, dataset, images, OOD_SIZE)}
     _, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
@@ -214,24 +222,41 @@ def _run_dataset(ctx, writer, dataset, *, members, ensemble_size, ps, bootstrap)
     scaler = TemperatureScaler().fit(predict_logits(base.model, x_val), y_val)
     logits = {k: predict_logits(base.model, v) for k, v in sets.items()}
     methods = _softmax_family(logits, scaler.temperature_)
-    total = members * len(sets) * (len(ps) + 1)
-    with progress.task(f"{dataset}: weight and MC dropout members", total) as bar:
+    # Each ensemble runs once over all sets stacked together (fewer calls, one compiled shape),
+    # then its logits are split back per set; members do not depend on how images are batched.
+    names, stacked = list(sets), np.concatenate(list(sets.values()))
+    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
+
+    def per_set(member_logits: np.ndarray) -> dict:
+        return dict(zip(names, np.split(member_logits, bounds, axis=1), strict=True))
+
+    budget = ctx.memory_budget
+    with progress.task(f"{dataset}: weight and MC dropout members", members * (len(ps) + 1)) as bar:
         for p in ps:
-            member_logits = {
-                k: ensemble_logits(
-                    base.model, v, p=p, members=members, seed=ctx.seed, progress_task=bar
+            member_logits = per_set(
+                ensemble_logits(
+                    base.model,
+                    stacked,
+                    p=p,
+                    members=members,
+                    seed=ctx.seed,
+                    memory_budget=budget,
+                    progress_task=bar,
                 )
-                for k, v in sets.items()
-            }
+            )
             methods += _ensemble_outputs(
                 f"weight dropout p={p:g}", "weight dropout", member_logits, with_vote=True
             )
-        mc_logits = {
-            k: mc_dropout_logits(
-                mc_model.model, v, passes=members, seed=ctx.seed, progress_task=bar
+        mc_logits = per_set(
+            mc_dropout_logits(
+                mc_model.model,
+                stacked,
+                passes=members,
+                seed=ctx.seed,
+                memory_budget=budget,
+                progress_task=bar,
             )
-            for k, v in sets.items()
-        }
+        )
     methods += _ensemble_outputs(
         f"MC dropout (rate {MC_DROPOUT_RATE:g}, K={members})",
         "MC dropout",

@@ -13,7 +13,7 @@ from mnistlab.errors import ConfigError, UserError
 from mnistlab.experiments.common import (
     StudyContext,
     StudyWriter,
-    get_model,
+    get_models,
     model_summary,
     tutorial_spec,
 )
@@ -110,16 +110,22 @@ def run(ctx: StudyContext, *, grid: list[Variant], seeds: int = 1) -> dict:
     )
     if (saved := writer.reusable()) is not None:
         return saved
-    rows = []
+    specs = []
     for variant in grid:
         try:
-            specs = [
-                tutorial_spec(ctx, variant.dataset, seed=ctx.seed + s, **variant.changes)
-                for s in range(seeds)
-            ]
+            specs.append(
+                [
+                    tutorial_spec(ctx, variant.dataset, seed=ctx.seed + s, **variant.changes)
+                    for s in range(seeds)
+                ]
+            )
         except TypeError as exc:
             raise UserError(f"variant {variant.name!r}: {exc}") from None
-        models = [model_summary(get_model(ctx, spec)) for spec in specs]
+    # Every variant and seed in one call: what is not cached trains in parallel, one per core.
+    trained = iter(get_models(ctx, [spec for group in specs for spec in group]))
+    rows = []
+    for variant, group in zip(grid, specs, strict=True):
+        models = [model_summary(next(trained)) for _ in group]
         train_acc = np.array([m["train/acc"] for m in models])
         test_acc = np.array([m["test/acc"] for m in models])
         rows.append(
@@ -127,7 +133,7 @@ def run(ctx: StudyContext, *, grid: list[Variant], seeds: int = 1) -> dict:
                 "dataset": variant.dataset,
                 "variant": variant.name,
                 "describe": models[0]["describe"],
-                "seeds": [spec.seed for spec in specs],
+                "seeds": [spec.seed for spec in group],
                 "train/acc": float(train_acc.mean()),
                 "train/acc_std": float(train_acc.std(ddof=1)) if seeds > 1 else 0.0,
                 "test/acc": float(test_acc.mean()),

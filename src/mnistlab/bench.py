@@ -1,0 +1,274 @@
+"""Benchmark: how close the fast paths come to this machine's limit, measured in one run.
+
+Prints a table and writes bench.json. Ratios (ours vs the straightforward way, ours vs the
+matmul peak) are taken in the same run, because absolute times on shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab import progress
+from mnistlab.config import ModelConfig
+from mnistlab.runs import environment, write_json
+
+TUTORIAL_WEIGHTS = 784 * 128 + 128 * 10  # multiply-adds per image and layer pass: 101,632
+
+
+def best_time(fn, *, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_peak(*, size: int = 2048, repeat: int = 5) -> float:
+    """float32 GFLOP/s of a jitted square matrix product: the machine's yardstick."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.asarray(np.random.default_rng(0).random((size, size), dtype=np.float32))
+    product = jax.jit(lambda x, y: x @ y)
+    product(a, a).block_until_ready()
+    seconds = best_time(lambda: product(a, a).block_until_ready(), repeat=repeat)
+    return 2 * size**3 / seconds / 1e9
+
+
+def bench_epoch(x, y, *, peak: float) -> dict:
+    """Seconds per epoch of the tutorial MLP at batch 32: Keras fit vs the scanned epoch."""
+    from mnistlab.models import build_model, make_optimizer
+    from mnistlab.training import fit_fast, fit_keras
+
+    limit = 6 * len(x) * TUTORIAL_WEIGHTS / (peak * 1e9)
+    model = build_model(ModelConfig(), seed=0)
+    fit_rows = fit_keras(model, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32)
+    fast_rows = fit_fast(
+        build_model(ModelConfig(), seed=0),
+        make_optimizer("adam", 1e-3),
+        x,
+        y,
+        epochs=3,
+        batch_size=32,
+        seed=0,
+    )
+    fit_epoch = min(r["seconds"] for r in fit_rows[1:])
+    fast_epoch = min(r["seconds"] for r in fast_rows[1:])  # epoch 1 includes compilation
+    return {
+        "images": len(x),
+        "limit_seconds": limit,
+        "fit_seconds": fit_epoch,
+        "fast_seconds": fast_epoch,
+        "fit_x_limit": fit_epoch / limit,
+        "fast_x_limit": fast_epoch / limit,
+        "fast_speedup_vs_fit": fit_epoch / fast_epoch,
+    }
+
+
+def bench_many(x, y, *, models: int, epochs: int) -> dict:
+    """Training M tutorial models (seeds 0..M-1), training only: in turn vs together vs Keras fit."""
+    from mnistlab.models import build_model, make_optimizer
+    from mnistlab.training import (
+        default_workers,
+        fit_fast,
+        fit_keras,
+        run_in_threads,
+        shared_runner,
+    )
+
+    def fresh():
+        return [
+            (build_model(ModelConfig(), seed=s), make_optimizer("adam", 1e-3), s)
+            for s in range(models)
+        ]
+
+    def timed(make_tasks, workers=1) -> float:
+        start = time.perf_counter()
+        run_in_threads(make_tasks(), workers)
+        return time.perf_counter() - start
+
+    fit = dict(epochs=epochs, batch_size=32)
+    # In turn, as train() does for one model: each compiles its own epoch.
+    in_turn = timed(
+        lambda: [lambda m=m, o=o, s=s: fit_fast(m, o, x, y, seed=s, **fit) for m, o, s in fresh()]
+    )
+
+    # Together, as train_many() does: one compiled epoch (its compile counted), one thread per core.
+    def together_tasks():
+        runner = shared_runner(ModelConfig(), "adam", 1e-3)
+        return [
+            lambda m=m, o=o, s=s: fit_fast(m, o, x, y, seed=s, runner=runner, **fit)
+            for m, o, s in fresh()
+        ]
+
+    together = timed(together_tasks, default_workers())
+    keras_in_turn = timed(
+        lambda: [lambda m=m, o=o: fit_keras(m, o, x, y, **fit) for m, o, _ in fresh()]
+    )
+    return {
+        "models": models,
+        "epochs": epochs,
+        "images": len(x),
+        "workers": default_workers(),
+        "in_turn_seconds": in_turn,
+        "together_seconds": together,
+        "keras_fit_in_turn_seconds": keras_in_turn,
+        "together_speedup_vs_in_turn": in_turn / together,
+        "together_speedup_vs_keras_fit": keras_in_turn / together,
+    }
+
+
+def bench_dropout(model, images, *, members: int, loop_members: int, peak: float) -> dict:
+    """K weight-dropout members on the test images: batched path vs clone-set-predict per member."""
+    from mnistlab.weight_dropout import ensemble_logits, ensemble_logits_loop
+
+    ensemble_logits(model, images, p=0.2, members=members, seed=0)  # compile
+    ours = best_time(
+        lambda: ensemble_logits(model, images, p=0.2, members=members, seed=0), repeat=3
+    )
+    start = time.perf_counter()
+    ensemble_logits_loop(model, images, p=0.2, members=loop_members, seed=0)
+    loop = (time.perf_counter() - start) * members / loop_members  # the loop is linear in K
+    flop = 2 * members * len(images) * TUTORIAL_WEIGHTS
+    return {
+        "members": members,
+        "images": len(images),
+        "ours_seconds": ours,
+        "loop_seconds": loop,
+        "loop_members_measured": loop_members,
+        "ours_gflops": flop / ours / 1e9,
+        "ours_share_of_peak": flop / ours / 1e9 / peak,
+        "speedup_vs_loop": loop / ours,
+    }
+
+
+def bench_report(ctx) -> dict:
+    """The default lab report from an empty model cache and output folder (in this process)."""
+    from mnistlab import report
+
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = report.run(replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False))
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        report.run(replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False))
+        warm = time.perf_counter() - start
+    return {
+        "cold_seconds": cold,
+        "warm_seconds": warm,
+        "study_seconds": result["meta"]["study_seconds"],
+    }
+
+
+def peak_memory_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run(ctx, *, with_report: bool = True) -> dict:
+    from mnistlab.data import load_split
+    from mnistlab.experiments.common import get_model, tutorial_spec
+
+    quick = ctx.quick
+    results = {"quick": quick, "environment": environment()}
+    progress.say("bench: matmul peak")
+    peak = results["matmul_peak_gflops"] = matmul_peak(size=1024 if quick else 2048)
+    x, y = load_split("fashion-mnist", "train", ctx.data_dir)
+    if quick:
+        x, y = x[:4000], y[:4000]
+    progress.say("bench: one epoch, Keras fit vs scanned epoch")
+    results["epoch"] = bench_epoch(x, y, peak=peak)
+    progress.say("bench: M models together vs one after another")
+    results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
+    progress.say("bench: weight dropout ensemble")
+    model = get_model(replace(ctx, quick=quick), tutorial_spec(ctx, "fashion-mnist")).model
+    test_images, _ = load_split("fashion-mnist", "test", ctx.data_dir)
+    if quick:
+        test_images = test_images[:1000]
+    results["dropout"] = bench_dropout(
+        model, test_images, members=10 if quick else 100, loop_members=3 if quick else 10, peak=peak
+    )
+    if with_report:
+        progress.say("bench: the lab report, cold")
+        results["report"] = bench_report(ctx)
+    results["peak_memory_mib"] = peak_memory_mib()
+    return results
+
+
+def table(r: dict) -> str:
+    e, m, d = r["epoch"], r["many"], r["dropout"]
+    rows = [
+        ("float32 matmul peak", f"{r['matmul_peak_gflops']:.0f} GFLOP/s", "the yardstick"),
+        (
+            f"epoch limit at peak ({e['images']} images)",
+            f"{e['limit_seconds']:.3f} s",
+            "6 x N x 101,632 FLOP / peak",
+        ),
+        (
+            "epoch, Keras fit (batch 32)",
+            f"{e['fit_seconds']:.3f} s",
+            f"{e['fit_x_limit']:.1f}x the limit",
+        ),
+        (
+            "epoch, scanned (ours)",
+            f"{e['fast_seconds']:.3f} s",
+            f"{e['fast_x_limit']:.1f}x the limit; {e['fast_speedup_vs_fit']:.1f}x faster than fit  [target <= 2.5x]",
+        ),
+        (
+            f"{m['models']} models x {m['epochs']} epochs, one after another (ours)",
+            f"{m['in_turn_seconds']:.1f} s",
+            "training only; each compiles its epoch",
+        ),
+        (
+            f"{m['models']} models x {m['epochs']} epochs, Keras fit one after another",
+            f"{m['keras_fit_in_turn_seconds']:.1f} s",
+            "training only",
+        ),
+        (
+            f"{m['models']} models together (ours, {m['workers']} threads)",
+            f"{m['together_seconds']:.1f} s",
+            f"{m['together_speedup_vs_in_turn']:.2f}x vs ours in turn, {m['together_speedup_vs_keras_fit']:.1f}x vs fit "
+            "in turn  [target >= 2x]",
+        ),
+        (
+            f"weight dropout K={d['members']} on {d['images']} images (ours)",
+            f"{d['ours_seconds']:.2f} s",
+            f"{d['ours_gflops']:.0f} GFLOP/s = {100 * d['ours_share_of_peak']:.0f}% of peak  [target >= 60%]",
+        ),
+        (
+            "weight dropout, clone + set + predict per member",
+            f"{d['loop_seconds']:.1f} s",
+            f"ours is {d['speedup_vs_loop']:.0f}x faster  [target >= 10x] (loop timed on "
+            f"{d['loop_members_measured']} members, scaled)",
+        ),
+    ]
+    if "report" in r:
+        rows.append(
+            (
+                "lab report, cold (empty cache)",
+                f"{r['report']['cold_seconds']:.1f} s",
+                f"warm {r['report']['warm_seconds']:.1f} s  [target < 120 s"
+                + (", full mode]" if not r["quick"] else ", quick mode here]"),
+            )
+        )
+    rows.append(("peak memory (this process)", f"{r['peak_memory_mib']:.0f} MiB", ""))
+    width = max(len(a) for a, _, _ in rows)
+    return "\n".join(f"{a:{width}s}  {b:>14s}  {c}" for a, b, c in rows)
+
+
+def cmd_bench(args) -> int:
+    from mnistlab.experiments import context_from_args
+
+    ctx = context_from_args(args)
+    results = run(ctx, with_report=not args.no_report)
+    path = Path(args.out) / "bench" / "bench.json"
+    write_json(path, results)
+    print(table(results))
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,46 @@
+"""The benchmark in quick mode: a smoke run that checks the table and JSON, never the timings."""
+
+import json
+
+from mnistlab.cli import main
+
+
+def test_bench_quick_smoke(synthetic_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--quiet", "bench", "--quick", "--no-report", "--out", str(out)]) == 0
+    results = json.loads((out / "bench" / "bench.json").read_text())
+    assert results["matmul_peak_gflops"] > 0
+    for key in ("fit_seconds", "fast_seconds", "limit_seconds", "fast_x_limit"):
+        assert results["epoch"][key] > 0
+    for key in ("in_turn_seconds", "together_seconds", "keras_fit_in_turn_seconds"):
+        assert results["many"][key] > 0
+    assert results["dropout"]["members"] == 10 and results["dropout"]["ours_share_of_peak"] > 0
+    assert results["peak_memory_mib"] > 0 and "versions" in results["environment"]
+    table = capsys.readouterr().out
+    for label in (
+        "matmul peak",
+        "Keras fit",
+        "scanned",
+        "together",
+        "weight dropout",
+        "peak memory",
+    ):
+        assert label in table
+
+
+def test_memory_budget_bounds_chunks_without_changing_results():
+    import numpy as np
+
+    from mnistlab.config import ModelConfig
+    from mnistlab.ensemble import chunk_sizes
+    from mnistlab.models import build_model
+    from mnistlab.weight_dropout import ensemble_logits
+
+    model = build_model(ModelConfig(), seed=0)
+    roomy = chunk_sizes(model, 10_000, 100, 1 << 30)
+    tight = chunk_sizes(model, 10_000, 100, 4 << 20)
+    assert tight[0] * tight[1] < roomy[0] * roomy[1] and tight[0] >= 1
+    images = np.random.default_rng(0).random((300, 28, 28), dtype=np.float32)
+    a = ensemble_logits(model, images, p=0.1, members=6, seed=0, memory_budget=1 << 30)
+    b = ensemble_logits(model, images, p=0.1, members=6, seed=0, memory_budget=1 << 20)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
