@@ -98,8 +98,22 @@ def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
     assert main(["report", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("(reused)") == 6
-    assert main(["--quiet", "report", "--quick", "--retrain", "--out", str(out)]) == 0
-    assert "(reused)" not in capsys.readouterr().out
+
+
+def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, capsys):
+    from mnistlab import training
+
+    out = tmp_path / "out"
+    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    trained = []
+    original = training._fit
+    monkeypatch.setattr(
+        training, "_fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
+    )
+    capsys.readouterr()
+    assert main(["report", "--quick", "--retrain", "--out", str(out)]) == 0
+    assert trained and len(trained) == len(set(trained))  # every model once, not again per study
+    assert "(reused)" not in capsys.readouterr().out  # and every study recomputed
 
 
 def test_interrupted_report_leaves_no_partial_file_and_resumes(

@@ -12,7 +12,7 @@ import html
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -576,6 +576,7 @@ def train_all_models(ctx: StudyContext) -> None:
     end); the studies then find them in the cache."""
     from mnistlab.experiments import scoreboard, variants
     from mnistlab.experiments.common import get_models, tutorial_spec
+    from mnistlab.training import is_cached
 
     specs = [
         tutorial_spec(ctx, v.dataset, **v.changes)
@@ -589,8 +590,14 @@ def train_all_models(ctx: StudyContext) -> None:
             if not ctx.quick
             else scoreboard.QUICK["ensemble_size"],
         )
-    progress.say(f"report: training or loading {len(specs)} models ...")
-    get_models(ctx, specs)
+    missing = (
+        specs
+        if ctx.retrain
+        else [spec for spec in specs if not is_cached(spec, cache_dir=ctx.cache_dir)]
+    )
+    if missing:
+        progress.say(f"report: training {len(missing)} models ...")
+        get_models(ctx, missing)
 
 
 def build_sections(documents: dict, out: Path) -> list[Section]:
@@ -614,6 +621,9 @@ def run(ctx: StudyContext) -> dict:
     t0 = time.perf_counter()
     train_all_models(ctx)
     seconds["training"] = time.perf_counter() - t0
+    # The models are fresh now: --retrain must not train them again in every study, only
+    # stop the studies from reusing their saved results.
+    ctx = replace(ctx, retrain=False, reuse=ctx.reuse and not ctx.retrain)
     for name, runner in study_runners(ctx):
         progress.say(f"report: {name} ...")
         t0 = time.perf_counter()

@@ -433,6 +433,12 @@ def train_many(
     return results
 
 
+def is_cached(spec: RunSpec, *, cache_dir=None) -> bool:
+    """Whether a trained model for `spec` is in the cache (without loading or verifying anything)."""
+    folder = resolve_cache_dir(cache_dir) / "models" / spec.cache_key(data_checksum(spec.dataset))
+    return (folder / "meta.json").is_file()
+
+
 def _load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     import keras
 

@@ -31,7 +31,7 @@ from mnistlab.weight_dropout import ensemble_logits
 
 VALIDATION_SIZE = 5000
 QUICK_VALIDATION_SIZE = 200  # --quick trains on at most 2,000 images
-OOD_SIZE = 2000
+OOD_SIZE = 1000  # per out-of-distribution set: AUROC standard error about 0.005
 MC_DROPOUT_RATE = 0.2
 DEFAULTS = {"members": 100, "ensemble_size": 5, "bootstrap": 1000, "ps": (0.01, 0.03, 0.2, 0.6)}
 QUICK = {"members": 10, "ensemble_size": 2, "bootstrap": 100}
@@ -182,17 +182,19 @@ def run(
     )
     if (saved := writer.reusable()) is not None:
         return saved
-    # All models of both data sets in one call, so they train in parallel.
-    get_models(
-        ctx, [spec for dataset in datasets for spec in model_specs(ctx, dataset, ensemble_size)]
+    # All models of both data sets in one call (they train in parallel), loaded once.
+    per_dataset = ensemble_size + 1
+    trained = get_models(
+        ctx, [spec for d in datasets for spec in model_specs(ctx, d, ensemble_size)]
     )
     results, summary = {}, []
-    for dataset in datasets:
+    for i, dataset in enumerate(datasets):
         progress.say(f"scoreboard: {dataset}")
         entry = _run_dataset(
             ctx,
             writer,
             dataset,
+            trained[i * per_dataset : (i + 1) * per_dataset],
             members=members,
             ensemble_size=ensemble_size,
             ps=ps,
@@ -212,8 +214,8 @@ def model_specs(ctx: StudyContext, dataset: str, ensemble_size: int) -> list:
     return [*ensemble, tutorial_spec(ctx, dataset, dropout=MC_DROPOUT_RATE, **validation)]
 
 
-def _run_dataset(ctx, writer, dataset, *, members, ensemble_size, ps, bootstrap) -> dict:
-    *ensemble, mc_model = get_models(ctx, model_specs(ctx, dataset, ensemble_size))
+def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bootstrap) -> dict:
+    *ensemble, mc_model = models  # as model_specs() lists them
     base = ensemble[0]
     images, labels = test_set(ctx, dataset)
     sets = {"test": images, **ood_sets(ctx, dataset, images, OOD_SIZE)}
