@@ -15,7 +15,9 @@ QUICK_TRAIN_SIZE = 2000
 
 
 # ---------------------------------------------------------------- shared options
-def _common(parser: argparse.ArgumentParser, *, dataset: bool = False) -> None:
+def _common(
+    parser: argparse.ArgumentParser, *, dataset: bool = False, ensembles: bool = True
+) -> None:
     parser.add_argument(
         "--data-dir",
         help="folder with <dataset>/*.gz (default: $MNISTLAB_DATA_DIR, else ~/.cache/mnistlab/data)",
@@ -36,12 +38,13 @@ def _common(parser: argparse.ArgumentParser, *, dataset: bool = False) -> None:
     parser.add_argument(
         "--retrain", action="store_true", help="train again even if the model is cached"
     )
-    parser.add_argument(
-        "--memory-budget",
-        type=float,
-        default=1024,
-        help="MiB an ensemble evaluation may use per call (default: 1024; results do not depend on it)",
-    )
+    if ensembles:
+        parser.add_argument(
+            "--memory-budget",
+            type=float,
+            default=1024,
+            help="MiB an ensemble evaluation may use per call (default: 1024; results do not depend on it)",
+        )
     if dataset:
         parser.add_argument(
             "--dataset", choices=DATASETS, default="fashion-mnist", help="default: fashion-mnist"
@@ -172,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train one model; print and save train/test accuracy")
-    _common(p, dataset=True)
+    _common(p, dataset=True, ensembles=False)
     _model_options(p)
     p.set_defaults(func=cmd_train)
 
