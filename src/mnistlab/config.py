@@ -118,18 +118,3 @@ def parse_hidden(text: str) -> tuple[int, ...]:
         ) from None
     _check(len(units) > 0, f"--hidden needs at least one layer size, got {text!r}")
     return units
-
-
-def model_config_from_dict(data: dict) -> ModelConfig:
-    data = dict(data)
-    data["hidden_units"] = tuple(data.get("hidden_units", (128,)))
-    return ModelConfig(**data)
-
-
-def spec_from_dict(data: dict) -> RunSpec:
-    return RunSpec(
-        dataset=data["dataset"],
-        model=model_config_from_dict(data["model"]),
-        train=TrainConfig(**data["train"]),
-        seed=int(data["seed"]),
-    )

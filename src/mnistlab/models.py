@@ -45,7 +45,3 @@ def make_optimizer(name: str, learning_rate: float):
         "rmsprop": keras.optimizers.RMSprop,
     }
     return classes[name](learning_rate=learning_rate)
-
-
-def count_parameters(model) -> int:
-    return int(sum(v.numpy().size for v in model.trainable_variables))

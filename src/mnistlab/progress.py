@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _quiet = False
@@ -57,11 +57,3 @@ def task(description: str, total: float | None) -> Iterator[_NullTask | _RichTas
     )
     with Progress(*columns, transient=False) as progress:
         yield _RichTask(progress, progress.add_task(description, total=total, status=""))
-
-
-def track(items: Iterable, description: str, total: int | None = None) -> Iterator:
-    items = list(items) if total is None else items
-    with task(description, total if total is not None else len(items)) as bar:
-        for item in items:
-            yield item
-            bar.advance()

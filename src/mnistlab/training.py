@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.config import ModelConfig, RunSpec, spec_from_dict
+from mnistlab.config import ModelConfig, RunSpec
 from mnistlab.data import data_checksum, default_cache_root, file_checksums, load_split
 from mnistlab.models import build_model, make_optimizer
 from mnistlab.runs import library_versions, read_json, write_json
@@ -464,11 +464,3 @@ def _store(folder: Path, model, meta: dict) -> None:
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def load_cached(folder: Path) -> TrainedModel:
-    import keras
-
-    meta = read_json(folder / "meta.json")
-    model = keras.saving.load_model(folder / "model.keras", compile=False)
-    return TrainedModel(spec_from_dict(meta["config"]), model, meta, folder, from_cache=True)
