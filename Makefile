@@ -17,8 +17,8 @@ test: venv
 	$(BIN)/python -m pytest -q $(ARGS)
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 train: venv
 	$(BIN)/mnistlab train --dataset fashion-mnist $(ARGS)

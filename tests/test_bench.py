@@ -32,9 +32,9 @@ def test_memory_budget_bounds_chunks_without_changing_results():
     import numpy as np
 
     from mnistlab.config import ModelConfig
-    from mnistlab.ensemble import chunk_sizes
     from mnistlab.models import build_model
-    from mnistlab.weight_dropout import ensemble_logits
+    from mnistlab.uncertainty.ensemble import chunk_sizes
+    from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
     model = build_model(ModelConfig(), seed=0)
     roomy = chunk_sizes(model, 10_000, 100, 1 << 30)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mnistlab import data
-from mnistlab.download import download_file
+from mnistlab.data.download import download_file
 from mnistlab.errors import DataError
 
 from synthetic import idx_bytes, patch_checksums

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from mnistlab import metrics, scores
-from mnistlab.calibration import TemperatureScaler
 from mnistlab.predict import softmax
+from mnistlab.uncertainty import metrics, scores
+from mnistlab.uncertainty.calibration import TemperatureScaler
 
 
 def _random_probs(rng, n=500, c=10):

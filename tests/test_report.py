@@ -9,17 +9,18 @@ from html import escape
 import pytest
 
 from mnistlab.cli import main
+from mnistlab.studies.registry import STUDIES
 
-SECTIONS = [
-    "tutorial-fashion-mnist",
-    "tutorial-mnist",
-    "variants",
-    "confidence",
-    "cross",
-    "morph",
-    "dropout",
-    "scoreboard",
-]
+
+def expected_sections(report_dir) -> list[str]:
+    """The section keys the registry's studies make from their own results, in registry order."""
+    results = json.loads((report_dir / "results.json").read_text())
+    out = report_dir.parent
+    return [
+        section.key
+        for study in STUDIES
+        for section in study.sections(results["studies"][study.name], out / study.name)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,11 @@ def test_report_files_and_sections(quick_report):
     html = (quick_report / "index.html").read_text()
     markdown = (quick_report / "report.md").read_text()
     results = json.loads((quick_report / "results.json").read_text())
-    assert list(results["sections"]) == SECTIONS
+    assert list(results["studies"]) == [study.name for study in STUDIES]
+    assert list(results["sections"]) == expected_sections(quick_report)
+    assert {"tutorial-fashion-mnist", "tutorial-mnist", "variants", "scoreboard"} <= set(
+        results["sections"]
+    )
     for key, section in results["sections"].items():
         assert f'<section id="{key}">' in html
         assert f"## {section['title']}" in markdown
@@ -97,11 +102,11 @@ def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("(reused)") == 6
+    assert printed.count("(reused)") == len(STUDIES)
 
 
 def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, capsys):
-    from mnistlab import training
+    from mnistlab.training import many as training
 
     out = tmp_path / "out"
     assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
@@ -119,15 +124,20 @@ def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, c
 def test_interrupted_report_leaves_no_partial_file_and_resumes(
     synthetic_data, tmp_path, monkeypatch, capsys
 ):
-    from mnistlab.experiments import cross
+    import dataclasses
+
+    from mnistlab.studies import registry
 
     out = tmp_path / "out"
-    original = cross.run
+    index = registry.names().index("cross")
+    original = registry.STUDIES[index]
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cross, "run", interrupted)
+    unpatched, patched = registry.STUDIES, list(registry.STUDIES)
+    patched[index] = dataclasses.replace(original, run=interrupted)
+    monkeypatch.setattr(registry, "STUDIES", patched)
     assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     assert (out / "variants" / "results.json").is_file() and (
@@ -135,7 +145,7 @@ def test_interrupted_report_leaves_no_partial_file_and_resumes(
     ).is_file()
     assert not (out / "report" / "index.html").exists()
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
-    monkeypatch.setattr(cross, "run", original)
+    monkeypatch.setattr(registry, "STUDIES", unpatched)
     assert main(["report", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"variants .*\(reused\)", printed) and re.search(
@@ -195,7 +205,7 @@ def test_report_renders_in_a_real_browser(quick_report, tmp_path):
     assert probe, f"the browser did not run the page: {dom[:300]!r}"
     images, loaded, sections = int(probe.group(1)), int(probe.group(2)), probe.group(3).split(",")
     assert images > 5 and loaded == images
-    assert sections == SECTIONS
+    assert sections == expected_sections(quick_report)
     screenshot = tmp_path / "report.png"
     subprocess.run(
         [

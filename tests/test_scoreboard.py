@@ -6,9 +6,9 @@ import pytest
 from mnistlab.cli import main
 from mnistlab.config import ModelConfig
 from mnistlab.errors import ConfigError
-from mnistlab.mc_dropout import mc_dropout_logits
 from mnistlab.models import build_model
 from mnistlab.predict import predict_logits
+from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
 
 
 def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
@@ -63,9 +63,9 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
 def test_temperature_is_fitted_on_held_out_training_data_only(
     synthetic_data, tmp_path, monkeypatch
 ):
-    from mnistlab.calibration import TemperatureScaler
+    from mnistlab.config import QUICK
     from mnistlab.data import load_split
-    from mnistlab.experiments import scoreboard
+    from mnistlab.uncertainty.calibration import TemperatureScaler
 
     seen = []
     original = TemperatureScaler.fit
@@ -95,7 +95,7 @@ def test_temperature_is_fitted_on_held_out_training_data_only(
     )
     train_images, train_labels = load_split("mnist", "train")
     (labels,) = seen
-    size = scoreboard.QUICK_VALIDATION_SIZE
+    size = QUICK.validation_size
     # Exactly the last `size` training labels: the split the models never trained on ...
     np.testing.assert_array_equal(labels, train_labels[len(train_labels) - size :])
     # ... and the models' training set stops where the validation split begins.

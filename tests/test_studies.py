@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnistlab.cli import main
-from mnistlab.experiments.morph import analyse_path, blend
+from mnistlab.studies.morph import analyse_path, blend
 
 
 def _run(tmp_path, *argv):
@@ -58,7 +58,7 @@ def test_variants_grid_file_and_seeds(synthetic_data, tmp_path):
 def test_example_grid_file_parses():
     from pathlib import Path
 
-    from mnistlab.experiments.variants import load_grid
+    from mnistlab.studies.variants import load_grid
 
     grid = load_grid(Path(__file__).resolve().parents[1] / "examples" / "grid.toml")
     assert len(grid) == 5 and grid[2].changes["hidden_units"] == (256, 128)

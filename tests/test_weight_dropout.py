@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from mnistlab.config import ModelConfig
-from mnistlab.ensemble import vote
 from mnistlab.errors import ConfigError
 from mnistlab.models import build_model
 from mnistlab.predict import predict_logits
-from mnistlab.weight_dropout import droppable, ensemble_logits, ensemble_logits_loop
+from mnistlab.uncertainty.ensemble import vote
+from mnistlab.uncertainty.weight_dropout import droppable, ensemble_logits, ensemble_logits_loop
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_p_zero_gives_the_original_model_with_confidence_one(images):
 
 def test_masks_drop_about_p_of_weights_and_rescale_the_rest():
     model = build_model(ModelConfig(hidden_units=(256,)), seed=0)
-    from mnistlab.weight_dropout import member_key, perturb
+    from mnistlab.uncertainty.weight_dropout import member_key, perturb
 
     weights = [v.value for v in model.trainable_variables]
     perturbed = perturb(weights, member_key(0, 0), 0.25, droppable(model, drop_biases=False))

@@ -75,13 +75,8 @@ def bench_epoch(x, y, *, peak: float) -> dict:
 def bench_many(x, y, *, models: int, epochs: int) -> dict:
     """Training M tutorial models (seeds 0..M-1), training only: in turn vs together vs Keras fit."""
     from mnistlab.models import build_model, make_optimizer
-    from mnistlab.training import (
-        default_workers,
-        fit_fast,
-        fit_keras,
-        run_in_threads,
-        shared_runner,
-    )
+    from mnistlab.training import default_workers, fit_fast, fit_keras, run_in_threads
+    from mnistlab.training.fast import shared_runner
 
     def fresh():
         return [
@@ -127,7 +122,7 @@ def bench_many(x, y, *, models: int, epochs: int) -> dict:
 
 def bench_dropout(model, images, *, members: int, loop_members: int, peak: float) -> dict:
     """K weight-dropout members on the test images: batched path vs clone-set-predict per member."""
-    from mnistlab.weight_dropout import ensemble_logits, ensemble_logits_loop
+    from mnistlab.uncertainty.weight_dropout import ensemble_logits, ensemble_logits_loop
 
     ensemble_logits(model, images, p=0.2, members=members, seed=0)  # compile
     ours = best_time(
@@ -151,14 +146,16 @@ def bench_dropout(model, images, *, members: int, loop_members: int, peak: float
 
 def bench_report(ctx) -> dict:
     """The default lab report from an empty model cache and output folder (in this process)."""
-    from mnistlab import report
+    from mnistlab.report import pipeline
 
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        result = report.run(replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False))
+        result = pipeline.run(
+            replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False)
+        )
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        report.run(replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False))
+        pipeline.run(replace(ctx, out=Path(out), cache_dir=cache, reuse=True, retrain=False))
         warm = time.perf_counter() - start
     return {
         "cold_seconds": cold,
@@ -171,9 +168,15 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def write_results(results: dict, out) -> Path:
+    path = Path(out) / "bench" / "bench.json"
+    write_json(path, results)
+    return path
+
+
 def run(ctx, *, with_report: bool = True) -> dict:
     from mnistlab.data import load_split
-    from mnistlab.experiments.common import get_model, tutorial_spec
+    from mnistlab.studies.context import get_models, tutorial_spec
 
     quick = ctx.quick
     results = {"quick": quick, "environment": environment()}
@@ -187,7 +190,8 @@ def run(ctx, *, with_report: bool = True) -> dict:
     progress.say("bench: M models together vs one after another")
     results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
     progress.say("bench: weight dropout ensemble")
-    model = get_model(replace(ctx, quick=quick), tutorial_spec(ctx, "fashion-mnist")).model
+    (trained,) = get_models(ctx, [tutorial_spec(ctx, "fashion-mnist")])
+    model = trained.model
     test_images, _ = load_split("fashion-mnist", "test", ctx.data_dir)
     if quick:
         test_images = test_images[:1000]
@@ -257,18 +261,12 @@ def table(r: dict) -> str:
                 + (", full mode]" if not r["quick"] else ", quick mode here]"),
             )
         )
+        from mnistlab.studies.registry import names
+
+        study_seconds = r["report"]["study_seconds"]
+        for name in ["training", *names()]:
+            if name in study_seconds:
+                rows.append((f"  report, cold: {name}", f"{study_seconds[name]:.1f} s", ""))
     rows.append(("peak memory (this process)", f"{r['peak_memory_mib']:.0f} MiB", ""))
     width = max(len(a) for a, _, _ in rows)
     return "\n".join(f"{a:{width}s}  {b:>14s}  {c}" for a, b, c in rows)
-
-
-def cmd_bench(args) -> int:
-    from mnistlab.experiments import context_from_args
-
-    ctx = context_from_args(args)
-    results = run(ctx, with_report=not args.no_report)
-    path = Path(args.out) / "bench" / "bench.json"
-    write_json(path, results)
-    print(table(results))
-    print(f"wrote {path}")
-    return 0

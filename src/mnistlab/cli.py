@@ -1,27 +1,32 @@
-"""The command line: the only place that parses flags. One function per subcommand."""
+"""The command line: the only place that parses flags.
+
+`data`, `train`, `bench` and `report` have their own handlers; every study in the registry
+becomes a subcommand with its own options (from its options dataclass) and one generic handler.
+"""
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import sys
 from pathlib import Path
 
-from mnistlab import __version__, progress
+from mnistlab import progress
 from mnistlab.config import ACTIVATIONS, ARCHITECTURES, DATASETS, OPTIMIZERS
 from mnistlab.errors import UserError
+from mnistlab.version import __version__
 
-QUICK_TRAIN_SIZE = 2000
+BACKEND_MODULES = {"jax", "jaxlib", "tensorflow", "torch"}  # what a Keras backend needs
+DATA_DIR_HELP = (
+    "folder with <dataset>/*.gz (default: $MNISTLAB_DATA_DIR, else ~/.cache/mnistlab/data)"
+)
 
 
 # ---------------------------------------------------------------- shared options
 def _common(
     parser: argparse.ArgumentParser, *, dataset: bool = False, ensembles: bool = True
 ) -> None:
-    parser.add_argument(
-        "--data-dir",
-        help="folder with <dataset>/*.gz (default: $MNISTLAB_DATA_DIR, else ~/.cache/mnistlab/data)",
-    )
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     parser.add_argument(
         "--cache-dir",
         help="trained-model cache (default: $MNISTLAB_CACHE_DIR, else ~/.cache/mnistlab)",
@@ -75,7 +80,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _spec_from_args(args):
-    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, parse_hidden
+    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, parse_hidden, profile
 
     model = ModelConfig(
         arch=args.arch,
@@ -83,42 +88,110 @@ def _spec_from_args(args):
         activation=args.activation,
         dropout=args.dropout,
     )
-    train_size = args.train_size
-    epochs = args.epochs
-    if args.quick:
-        train_size, epochs = min(train_size or QUICK_TRAIN_SIZE, QUICK_TRAIN_SIZE), 1
-    train = TrainConfig(
+    train = TrainConfig(  # checked as given, before --quick shrinks it
         optimizer=args.optimizer,
         learning_rate=args.lr,
-        epochs=epochs,
+        epochs=args.epochs,
         batch_size=args.batch_size,
-        train_size=train_size,
+        train_size=args.train_size,
     )
-    return RunSpec(dataset=args.dataset, model=model, train=train, seed=args.seed)
+    return RunSpec(
+        dataset=args.dataset, model=model, train=profile(args.quick).apply(train), seed=args.seed
+    )
+
+
+def context_from_args(args):
+    from mnistlab.studies.context import StudyContext
+
+    return StudyContext(
+        out=Path(args.out),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+        quick=args.quick,
+        retrain=args.retrain,
+        memory_budget=int(getattr(args, "memory_budget", 1024) * 2**20),
+    )
+
+
+def _add_study_options(parser: argparse.ArgumentParser, study) -> None:
+    """One flag per option field of the study's options dataclass."""
+    from mnistlab.studies.study import option_fields
+
+    for f in option_fields(study.options):
+        meta = f.metadata["option"]
+        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        # SUPPRESS: an option not given keeps the dataclass default, the one place defaults live.
+        parser.add_argument(
+            flag, dest=f.name, default=argparse.SUPPRESS, help=meta["help"], **meta["argparse"]
+        )
+
+
+def _options_from_args(study, args):
+    from mnistlab.studies.study import option_fields
+
+    values = {}
+    for f in option_fields(study.options):
+        if hasattr(args, f.name):
+            parse = f.metadata["option"]["parse"]
+            value = getattr(args, f.name)
+            values[f.name] = parse(value) if parse else value
+    return study.options(**values)
+
+
+def cmd_study(args) -> int:
+    """Every study's handler: options checked first, then run, then its summary printed."""
+    study = args.study
+    options = _options_from_args(study, args)
+    document = study.run(context_from_args(args), options)
+    print(
+        f"{document['study']}: wrote {len(document['figures'])} figure(s) and results.json "
+        f"in {document['seconds']:.1f} s"
+    )
+    for line in document["summary"]:
+        print(f"  {line}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from dataclasses import replace
+
+    from mnistlab.report import pipeline
+
+    result = pipeline.run(replace(context_from_args(args), reuse=True))
+    folder = result["folder"]
+    print(
+        f"report: wrote {folder}/index.html, report.md and results.json in {result['seconds']:.1f} s"
+    )
+    for name, seconds in result["meta"]["study_seconds"].items():
+        reused = result["meta"]["reused"].get(name)
+        print(f"  {name:11s} {seconds:6.1f} s{'  (reused)' if reused else ''}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from mnistlab import bench
+
+    results = bench.run(context_from_args(args), with_report=not args.no_report)
+    path = bench.write_results(results, args.out)
+    print(bench.table(results))
+    print(f"wrote {path}")
+    return 0
 
 
 # ---------------------------------------------------------------- commands
 def cmd_data(args) -> int:
-    from mnistlab.data import check_file, ensure_file, resolve_data_dir
-    from mnistlab.datasets import DATASETS as INFO
-    from mnistlab.datasets import FILE_STEMS
+    from mnistlab.data import check_all, resolve_data_dir
 
     root = resolve_data_dir(args.data_dir)
-    names = [args.dataset] if args.dataset else list(INFO)
     print(f"data directory: {root}")
-    bad = 0
-    for name in names:
-        for stem in FILE_STEMS.values():
-            if args.download:
-                ensure_file(root, name, stem, download=True)
-            status = check_file(root, name, stem)
-            where = status.path or root / name / f"{stem}.gz"
-            line = f"  {status.state:8s} {name}/{stem}  {where}"
-            if status.state != "ok":
-                bad += 1
-                line += f"\n           {status.detail}"
-            print(line)
-    if bad:
+    statuses = check_all(root, [args.dataset] if args.dataset else DATASETS, args.download)
+    for status in statuses:
+        where = status.path or root / status.dataset / f"{status.stem}.gz"
+        print(f"  {status.state:8s} {status.dataset}/{status.stem}  {where}")
+        if status.state != "ok":
+            print(f"           {status.detail}")
+    if bad := sum(status.state != "ok" for status in statuses):
         print(
             f"{bad} file(s) missing or corrupt: run 'mnistlab data --download' (or set --data-dir)",
             file=sys.stderr,
@@ -129,18 +202,12 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from mnistlab.runs import environment, write_json
-    from mnistlab.training import train
+    from mnistlab.training import export, train
 
     spec = _spec_from_args(args)
     trained = train(spec, data_dir=args.data_dir, cache_dir=args.cache_dir, retrain=args.retrain)
     meta = trained.meta
-    folder = Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(trained.path / "model.keras", folder / "model.keras")
-    write_json(
-        folder / "results.json", {**meta, "environment": environment(), "cache": str(trained.path)}
-    )
+    folder = export(trained, Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")
     source = "loaded from cache" if trained.from_cache else "trained"
     print(f"{spec.describe()} ({source})")
     print(
@@ -164,10 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("data", help="list both data sets, verify them, say where they are")
-    p.add_argument(
-        "--data-dir",
-        help="folder with <dataset>/*.gz (default: $MNISTLAB_DATA_DIR, else ~/.cache/mnistlab/data)",
-    )
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--dataset", choices=DATASETS, help="only this data set")
     p.add_argument(
         "--download", action="store_true", help="download missing files from the public mirrors"
@@ -179,9 +243,28 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.set_defaults(func=cmd_train)
 
-    from mnistlab.experiments import register_commands
+    from mnistlab.studies.registry import STUDIES
 
-    register_commands(sub, _common)
+    for study in STUDIES:
+        p = sub.add_parser(study.name, help=study.help)
+        _common(p, ensembles=study.evaluates_ensembles)
+        _add_study_options(p, study)
+        p.set_defaults(func=cmd_study, study=study)
+
+    p = sub.add_parser(
+        "bench", help="measure speed against this machine's matmul peak; print a table, write JSON"
+    )
+    _common(p)
+    p.add_argument(
+        "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
+    )
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "report", help="run (or reuse) every study and write the lab report (HTML + Markdown)"
+    )
+    _common(p)
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -194,15 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"mnistlab: error: {exc}", file=sys.stderr)
         return 2
-    except ImportError as exc:
-        import os
-
+    except ModuleNotFoundError as exc:
+        if exc.name not in BACKEND_MODULES:
+            raise  # a bug, not a missing backend: show it as one
         backend = os.environ.get("KERAS_BACKEND", "jax")
-        print(
-            f"mnistlab: error: cannot import {exc.name or exc} for the Keras backend {backend!r}: "
-            "install it, or unset KERAS_BACKEND to use JAX",
-            file=sys.stderr,
-        )
+        message = f"cannot import {exc.name} for the Keras backend {backend!r}"
+        print(f"mnistlab: error: {message}: install it, or unset KERAS_BACKEND", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

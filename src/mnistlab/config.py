@@ -1,4 +1,8 @@
-"""Frozen configuration objects. Only cli.py parses flags; everything below receives these."""
+"""Frozen configuration: the model, its training, one trained model (RunSpec), the run profile.
+
+Only cli.py parses flags; everything below receives these objects. Every check of a value
+lives here, so the CLI, the API and grid files give the same one-line errors.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,29 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from mnistlab.datasets import DATASETS as _CATALOG
 from mnistlab.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "cnn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "elu", "selu", "softplus", "swish", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = tuple(_CATALOG)  # ("mnist", "fashion-mnist"), from the one catalog
 
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def check_fraction(values, name: str = "--p") -> None:
+    """Dropout fractions: each in [0, 1) (p = 1 would drop every weight)."""
+    for p in values:
+        _check(0.0 <= p < 1.0, f"{name} values must be in [0, 1), got {p}")
+
+
+def check_at_least(value, minimum: int, name: str) -> None:
+    if value is not None:
+        _check(value >= minimum, f"{name} must be >= {minimum}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,59 @@ class RunSpec:
         if m.dropout:
             text += f" dropout={m.dropout:g}"
         return text + f" epochs={t.epochs} seed={self.seed}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is. FULL is the exercise; QUICK (--quick) is a smoke run of seconds.
+
+    The one place quick mode is decided: studies read their sizes from the context's profile.
+    """
+
+    train_size: int | None = None  # cap on training images (None: the spec's own)
+    epochs: int | None = None  # epochs for every model (None: the spec's own)
+    test_size: int | None = None  # first N test images (None: all 10,000)
+    members: int = 100  # weight / MC dropout members
+    ensemble_size: int = 5  # deep ensemble size M
+    bootstrap: int = 1000  # bootstrap resamples for intervals
+    validation_size: int = 5000  # held out from training, for temperature scaling
+
+    def apply(self, train: TrainConfig) -> TrainConfig:
+        """The training config under this profile (validated before, so bad values never pass)."""
+        changes = {}
+        if self.train_size is not None:
+            changes["train_size"] = min(train.train_size or self.train_size, self.train_size)
+        if self.epochs is not None:
+            changes["epochs"] = self.epochs
+        return dataclasses.replace(train, **changes) if changes else train
+
+
+FULL = Profile()
+QUICK = Profile(
+    train_size=2000,
+    epochs=1,
+    test_size=1000,
+    members=10,
+    ensemble_size=2,
+    bootstrap=100,
+    validation_size=200,
+)
+
+
+def profile(quick: bool) -> Profile:
+    return QUICK if quick else FULL
+
+
+def parse_floats(text: str, name: str = "--p") -> tuple[float, ...]:
+    """'0.01,0.2' -> (0.01, 0.2)."""
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} takes numbers separated by commas (e.g. 0.01,0.2), got {text!r}"
+        ) from None
+    _check(len(values) > 0, f"{name} needs at least one number, got {text!r}")
+    return values
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -1,8 +1,13 @@
-"""What the two data sets are: file names, published SHA-256 sums, mirrors, class names."""
+"""What the two data sets are: file names, published SHA-256 sums, mirrors, class names.
+
+Pure facts, no I/O: the configuration layer validates dataset names against DATASETS."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+from mnistlab.errors import ConfigError
 
 # (split, kind) -> file name stem; the stored file is STEM.gz or plain STEM.
 FILE_STEMS = {
@@ -68,8 +73,6 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def info(name: str) -> DatasetInfo:
-    from mnistlab.errors import ConfigError
-
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
     return DATASETS[name]
@@ -78,3 +81,13 @@ def info(name: str) -> DatasetInfo:
 def other(name: str) -> str:
     """The other data set: the out-of-domain partner of `name`."""
     return "fashion-mnist" if name == "mnist" else "mnist"
+
+
+def data_checksum(dataset: str) -> str:
+    """One digest for a data set: the hash of its four published file hashes."""
+    sums = info(dataset).sha256
+    return hashlib.sha256("".join(sums[s] for s in sorted(sums)).encode()).hexdigest()[:16]
+
+
+def file_checksums(dataset: str) -> dict[str, str]:
+    return dict(info(dataset).sha256)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import matplotlib
 
-matplotlib.use("Agg")  # files only, no display needed
+if not os.environ.get("MPLBACKEND"):  # Jupyter sets its inline backend there: keep it
+    matplotlib.use("Agg")  # files only, no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

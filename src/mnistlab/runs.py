@@ -39,13 +39,14 @@ def write_text(path: Path, text: str) -> Path:
     return Path(path)
 
 
-def _to_jsonable(value):
+def to_jsonable(value):
+    """The value as results.json holds it: arrays -> lists, NaN/inf -> None, paths -> text."""
     if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _to_jsonable(value.tolist())
+        return to_jsonable(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -56,7 +57,7 @@ def _to_jsonable(value):
 
 
 def write_json(path: Path, data) -> Path:
-    return write_text(path, json.dumps(_to_jsonable(data), indent=2, sort_keys=False) + "\n")
+    return write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
 def read_json(path: Path):

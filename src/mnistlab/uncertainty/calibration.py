@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.metrics import negative_log_likelihood
 from mnistlab.predict import softmax
+from mnistlab.uncertainty.metrics import negative_log_likelihood
 
 
 class TemperatureScaler:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mnistlab import plots
 from mnistlab.errors import ConfigError
-from mnistlab.experiments.common import (
+from mnistlab.predict import predict_proba
+from mnistlab.report.document import Section, Table, figures_of, fmt
+from mnistlab.studies.context import (
     StudyContext,
-    StudyWriter,
-    get_model,
+    get_models,
     model_summary,
     test_set,
     tutorial_spec,
 )
-from mnistlab.predict import predict_proba
+from mnistlab.studies.study import Study, option
+from mnistlab.studies.writer import StudyWriter
 
 STEPS = 100
 DEFAULT_PAIRS = 3
@@ -60,9 +64,33 @@ def analyse_path(alphas: np.ndarray, probabilities: np.ndarray) -> dict:
     }
 
 
-def run(
-    ctx: StudyContext, *, pairs: list[tuple[int, int]] | None = None, dataset: str = "mnist"
-) -> dict:
+@dataclass(frozen=True)
+class MorphOptions:
+    pairs: tuple[tuple[int, int], ...] = option(
+        (),
+        "test indices of I1 and I2 (repeatable; default: 3 pairs picked from the seed)",
+        flag="--pair",
+        parse=lambda pairs: tuple(tuple(p) for p in pairs),
+        nargs=2,
+        type=int,
+        action="append",
+        metavar=("I", "J"),
+    )
+    dataset: str = "mnist"
+
+    def __post_init__(self):
+        object.__setattr__(self, "pairs", tuple(tuple(int(i) for i in p) for p in self.pairs))
+        for pair in self.pairs:
+            if len(pair) != 2:
+                raise ConfigError(f"a pair is two test indices (I1, I2), got {pair}")
+
+
+def model_specs(ctx: StudyContext, options: MorphOptions) -> list:
+    return [tutorial_spec(ctx, options.dataset)]
+
+
+def run(ctx: StudyContext, options: MorphOptions) -> dict:
+    pairs, dataset = options.pairs, options.dataset
     images, labels = test_set(ctx, dataset)
     for i, j in pairs or []:
         for index in (i, j):
@@ -80,7 +108,7 @@ def run(
     )
     if (saved := writer.reusable()) is not None:
         return saved
-    trained = get_model(ctx, tutorial_spec(ctx, dataset))
+    (trained,) = get_models(ctx, model_specs(ctx, options))
     alphas = np.linspace(0.0, 1.0, STEPS)
     rows, summary = [], []
     for n, (i, j) in enumerate(pairs, 1):
@@ -136,3 +164,55 @@ def run(
     return writer.finish(
         {"model": model_summary(trained), "pairs": rows, "alphas": alphas}, summary
     )
+
+
+def sections(document: dict, folder) -> list[Section]:
+    table = Table(["I1 (a=1)", "I2 (a=0)", "switches", "lowest top probability", "at a"], [])
+    lows = []
+    for p in document["pairs"]:
+        switches = (
+            ", ".join(f"{s['from']}->{s['to']} at {fmt(s['a'], '.3f')}" for s in p["switches"])
+            or "none"
+        )
+        table.rows.append(
+            [
+                f"#{p['pair'][0]} ({p['labels'][0]})",
+                f"#{p['pair'][1]} ({p['labels'][1]})",
+                switches,
+                f"{fmt(p['min_top_probability'], '.3f')}",
+                f"{fmt(p['a_at_min'], '.2f')}",
+            ]
+        )
+        lows.append(p["min_top_probability"])
+    extra = [len(p["classes_visited"]) > 2 for p in document["pairs"]]
+    text = (
+        f"Along each of the {len(lows)} blends (100 values of a), the prediction switches between the two digits and "
+        f"the top probability dips to between {fmt(min(lows), '.3f')} and {fmt(max(lows), '.3f')} near the switch, then recovers to "
+        f"near 1 on both sides. The model is certain about images that are half one digit and half another for most "
+        f"of the path"
+        + (f"; {sum(extra)} blend(s) pass through a third class on the way" if any(extra) else "")
+        + "."
+    )
+    numbers = {
+        f"pair{n}/min_top_probability": p["min_top_probability"]
+        for n, p in enumerate(document["pairs"], 1)
+    }
+    section = Section(
+        "morph",
+        "Morphing one digit into another",
+        [text],
+        [table],
+        figures_of(document, folder),
+        numbers,
+    )
+    return [section]
+
+
+STUDY = Study(
+    name="morph",
+    help="blend two test digits and follow the prediction",
+    options=MorphOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=sections,
+)

@@ -1,4 +1,4 @@
-"""Read and verify the IDX files; download missing ones. Returns float32 images in [0, 1].
+"""Where the data files are, their status, and the verified, scaled splits.
 
 Where the data lives: --data-dir, else $MNISTLAB_DATA_DIR, else a per-user cache directory.
 Layout: DATA_DIR/<dataset>/<stem>.gz (or plain <stem>), as the original downloads.
@@ -6,21 +6,17 @@ Layout: DATA_DIR/<dataset>/<stem>.gz (or plain <stem>), as the original download
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import os
-import struct
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from mnistlab.data.download import download_file
+from mnistlab.data.idx import verified_array, verified_array_cached
 from mnistlab.datasets import FILE_STEMS, info
 from mnistlab.errors import DataError
-
-IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1-D labels / 3-D images
 
 
 def default_cache_root() -> Path:
@@ -43,41 +39,6 @@ def find_file(data_dir: Path, dataset: str, stem: str) -> Path | None:
     return None
 
 
-def read_bytes(path: Path) -> bytes:
-    """The decompressed bytes of an IDX file, gzip or plain."""
-    try:
-        raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(
-            f"{path}: cannot be read or decompressed ({exc}); delete it and run 'mnistlab data --download'"
-        ) from None
-
-
-def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
-    """Parse IDX bytes (magic, dimensions, payload) into a uint8 array, checking the header."""
-    if len(data) < 8:
-        raise DataError(
-            f"{name}: too short to be an IDX file; delete it and run 'mnistlab data --download'"
-        )
-    magic = struct.unpack(">I", data[:4])[0]
-    ndim = magic & 0xFF
-    if magic not in IDX_MAGIC.values():
-        raise DataError(
-            f"{name}: wrong IDX magic number 0x{magic:08x} (expected 0x00000801 or 0x00000803); "
-            "the file is not an MNIST-style IDX file: replace it or run 'mnistlab data --download'"
-        )
-    header = 4 + 4 * ndim
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = header + int(np.prod(dims))
-    if len(data) != expected:
-        raise DataError(
-            f"{name}: IDX header promises {expected} bytes for shape {dims} but the file has {len(data)}; "
-            "it is truncated or corrupt: delete it and run 'mnistlab data --download'"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
-
-
 @dataclass(frozen=True)
 class FileStatus:
     dataset: str
@@ -92,29 +53,21 @@ def check_file(data_dir: Path, dataset: str, stem: str) -> FileStatus:
     if path is None:
         return FileStatus(dataset, stem, None, "missing", f"not found in {data_dir / dataset}")
     try:
-        _verified_array(path, info(dataset).sha256[stem])
+        verified_array(path, info(dataset).sha256[stem])
     except DataError as exc:
         return FileStatus(dataset, stem, path, "corrupt", str(exc))
     return FileStatus(dataset, stem, path, "ok")
 
 
-@lru_cache(maxsize=16)
-def _verified_array_cached(path: str, mtime_ns: int, size: int, sha256: str) -> np.ndarray:
-    data = read_bytes(Path(path))
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise DataError(
-            f"{path}: SHA-256 {digest[:12]}... does not match the published {sha256[:12]}...; "
-            "the file is corrupt or not the original: delete it and run 'mnistlab data --download'"
-        )
-    array = parse_idx(data, name=path)
-    array.flags.writeable = False
-    return array
-
-
-def _verified_array(path: Path, sha256: str) -> np.ndarray:
-    stat = path.stat()
-    return _verified_array_cached(str(path), stat.st_mtime_ns, stat.st_size, sha256)
+def check_all(data_dir: Path, datasets, download: bool = False) -> list[FileStatus]:
+    """The status of every file of `datasets`, downloading missing ones first if asked."""
+    statuses = []
+    for dataset in datasets:
+        for stem in FILE_STEMS.values():
+            if download:
+                ensure_file(data_dir, dataset, stem, download=True)
+            statuses.append(check_file(data_dir, dataset, stem))
+    return statuses
 
 
 def ensure_file(data_dir: Path, dataset: str, stem: str, *, download: bool = True) -> Path:
@@ -126,8 +79,6 @@ def ensure_file(data_dir: Path, dataset: str, stem: str, *, download: bool = Tru
             f"{data_dir / dataset / (stem + '.gz')} is missing: run 'mnistlab data --download' "
             "or point --data-dir / MNISTLAB_DATA_DIR at a folder that holds it"
         )
-    from mnistlab.download import download_file
-
     return download_file(dataset, stem, data_dir)
 
 
@@ -150,7 +101,7 @@ def load_split(
 
 @lru_cache(maxsize=8)
 def _scaled_split(images_key: tuple, labels_key: tuple, name: str) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = _verified_array_cached(*images_key), _verified_array_cached(*labels_key)
+    images, labels = verified_array_cached(*images_key), verified_array_cached(*labels_key)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(
             f"{name} images {images.shape} and labels {labels.shape} do not match; "
@@ -160,13 +111,3 @@ def _scaled_split(images_key: tuple, labels_key: tuple, name: str) -> tuple[np.n
     scaled.flags.writeable = False
     labels.flags.writeable = False
     return scaled, labels
-
-
-def data_checksum(dataset: str) -> str:
-    """One digest for a data set: the hash of its four published file hashes."""
-    sums = info(dataset).sha256
-    return hashlib.sha256("".join(sums[s] for s in sorted(sums)).encode()).hexdigest()[:16]
-
-
-def file_checksums(dataset: str) -> dict[str, str]:
-    return dict(info(dataset).sha256)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
 from mnistlab.errors import ConfigError
+from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
 
 
 def _seed_state_indices(model) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
+from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
 
 
 def is_bias(variable) -> bool:

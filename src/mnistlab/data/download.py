@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from mnistlab import progress
-from mnistlab.data import parse_idx, read_bytes
+from mnistlab.data.idx import parse_idx, read_bytes
 from mnistlab.datasets import info
 from mnistlab.errors import DataError
 from mnistlab.runs import atomic_path

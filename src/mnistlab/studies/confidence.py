@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.experiments.common import (
+from mnistlab.predict import predict_proba
+from mnistlab.report.document import Section, Table, figures_of, fmt, pct
+from mnistlab.studies.context import (
     StudyContext,
-    StudyWriter,
-    get_model,
+    get_models,
     model_summary,
     test_set,
     tutorial_spec,
 )
-from mnistlab.predict import predict_proba
+from mnistlab.studies.study import Study, datasets_option
+from mnistlab.studies.writer import StudyWriter
 
 BINS = np.linspace(0.0, 1.0, 41)
 
@@ -31,14 +35,24 @@ def right_wrong_stats(confidence: np.ndarray, correct: np.ndarray) -> dict:
     }
 
 
-def run(ctx: StudyContext, *, datasets=("fashion-mnist", "mnist")) -> dict:
+@dataclass(frozen=True)
+class ConfidenceOptions:
+    datasets: tuple[str, ...] = datasets_option(("fashion-mnist", "mnist"))
+
+
+def model_specs(ctx: StudyContext, options: ConfidenceOptions) -> list:
+    return [tutorial_spec(ctx, dataset) for dataset in options.datasets]
+
+
+def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
+    datasets = options.datasets
     writer = StudyWriter(ctx, "confidence", {"datasets": list(datasets)}, tuple(datasets))
     if (saved := writer.reusable()) is not None:
         return saved
     results, summary = {}, []
     fig, axes = plots.new_axes(2, len(datasets))
-    for row, dataset in enumerate(datasets):
-        trained = get_model(ctx, tutorial_spec(ctx, dataset))
+    models = get_models(ctx, model_specs(ctx, options))
+    for row, (dataset, trained) in enumerate(zip(datasets, models, strict=True)):
         images, labels = test_set(ctx, dataset)
         probabilities = predict_proba(trained.model, images)
         confidence = probabilities.max(axis=1)
@@ -73,3 +87,66 @@ def run(ctx: StudyContext, *, datasets=("fashion-mnist", "mnist")) -> dict:
         "(same bins; left counts on a log scale, right densities).",
     )
     return writer.finish({"datasets": results}, summary)
+
+
+def sections(document: dict, folder) -> list[Section]:
+    table = Table(
+        [
+            "data set",
+            "right",
+            "wrong",
+            "mean conf. right",
+            "mean conf. wrong",
+            "wrong with conf. > 0.9",
+        ],
+        [],
+    )
+    paragraphs, numbers = [], {}
+    for dataset, e in document["datasets"].items():
+        table.rows.append(
+            [
+                dataset,
+                str(e["n_right"]),
+                str(e["n_wrong"]),
+                f"{fmt(e['mean_conf_right'], '.3f')}",
+                f"{fmt(e['mean_conf_wrong'], '.3f')}",
+                pct(e["share_wrong_above_0.9"]),
+            ]
+        )
+        numbers.update(
+            {
+                f"{dataset}/{k}": e[k]
+                for k in (
+                    "n_right",
+                    "n_wrong",
+                    "mean_conf_right",
+                    "mean_conf_wrong",
+                    "share_wrong_above_0.9",
+                )
+            }
+        )
+        paragraphs.append(
+            f"On {dataset}, wrong answers have a mean confidence of {fmt(e['mean_conf_wrong'], '.3f')} against "
+            f"{fmt(e['mean_conf_right'], '.3f')} for right ones: lower on average, but "
+            f"{pct(e['share_wrong_above_0.9'])} of the {e['n_wrong']} wrong answers are still given with confidence "
+            f"above 0.9, so a high softmax probability alone does not guarantee a right answer."
+        )
+    section = Section(
+        "confidence",
+        "Confidence of right and wrong answers",
+        paragraphs,
+        [table],
+        figures_of(document, folder),
+        numbers,
+    )
+    return [section]
+
+
+STUDY = Study(
+    name="confidence",
+    help="confidence histograms of right and wrong test answers",
+    options=ConfidenceOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=sections,
+)

@@ -1,0 +1,200 @@
+"""The Python API, for notebooks and scripts: train a model, run a study, write the report.
+
+Everything the command line does, with the same defaults, files and numbers:
+
+>>> import mnistlab
+>>> model = mnistlab.train("mnist", quick=True)           # or loaded from the model cache
+>>> model.meta["test/acc"]                                 # doctest: +SKIP
+>>> result = mnistlab.run_study("confidence", quick=True)  # a StudyResult
+>>> result.summary                                         # the lines the CLI prints
+>>> result                                                 # in a notebook: text, tables, figures
+>>> mnistlab.write_report(quick=True)                      # mnistlab-out/report/index.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mnistlab.config import ModelConfig, RunSpec, TrainConfig, profile
+
+DEFAULT_OUT = "mnistlab-out"
+
+
+def _context(out, seed, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib):
+    from mnistlab.studies.context import StudyContext
+
+    return StudyContext(
+        out=Path(out),
+        data_dir=None if data_dir is None else str(data_dir),
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        seed=seed,
+        quick=quick,
+        retrain=retrain,
+        reuse=reuse,
+        memory_budget=int(memory_budget_mib * 2**20),
+    )
+
+
+def train(
+    dataset: str = "fashion-mnist",
+    *,
+    model: ModelConfig | None = None,
+    training: TrainConfig | None = None,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir=None,
+    cache_dir=None,
+    retrain: bool = False,
+):
+    """Train one model (or load it from the cache when the same thing was trained before).
+
+    dataset: "fashion-mnist" or "mnist". model / training: a ModelConfig / TrainConfig
+    (default: the Keras tutorial, Flatten -> Dense(128, relu) -> Dense(10), Adam 1e-3,
+    10 epochs, batch 32). quick: 2,000 images and 1 epoch. Returns a TrainedModel:
+    `.model` (a keras.Model giving logits for images of shape (N, 28, 28) in [0, 1]),
+    `.meta` (train/acc, test/acc, per-epoch history, timings, versions, data checksums),
+    `.spec`, `.path` (its cache folder).
+
+    >>> m = mnistlab.train("mnist", model=mnistlab.ModelConfig(activation="sigmoid"), quick=True)
+    >>> m.meta["test/acc"]  # doctest: +SKIP
+    """
+    from mnistlab.training import train as train_spec
+
+    spec = RunSpec(
+        dataset=dataset,
+        model=model or ModelConfig(),
+        train=profile(quick).apply(training or TrainConfig()),
+        seed=seed,
+    )
+    return train_spec(spec, data_dir=data_dir, cache_dir=cache_dir, retrain=retrain)
+
+
+@dataclass
+class StudyResult:
+    """What a study computed: `results` (the dict saved as results.json), `summary` (the lines
+    the CLI prints), `figures` (file name -> matplotlib Figure), `sections` (its part of the
+    report). In a notebook the result displays as its report section: text, tables, figures.
+    """
+
+    name: str
+    results: dict
+    folder: Path
+    _sections: list | None = field(default=None, repr=False)
+
+    @property
+    def summary(self) -> list[str]:
+        return list(self.results["summary"])
+
+    @property
+    def figures(self) -> dict:
+        """The study's figures as matplotlib Figures (drawn from the saved PNGs, so a reused
+        result shows the same pictures)."""
+        return {name: _figure_from_png(self.folder / name) for name in self.results["figures"]}
+
+    @property
+    def sections(self) -> list:
+        if self._sections is None:
+            from mnistlab.studies.registry import get
+
+            self._sections = get(self.name).sections(self.results, self.folder)
+        return self._sections
+
+    def _repr_html_(self) -> str:
+        from mnistlab.report.render import html_section
+
+        return "\n".join(html_section(s) for s in self.sections)
+
+
+def _figure_from_png(path: Path):
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    pixels = matplotlib.image.imread(path)
+    dpi = 110  # the dpi the studies save at: the figure shows at its saved size
+    fig = plt.figure(figsize=(pixels.shape[1] / dpi, pixels.shape[0] / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(pixels)
+    ax.set_axis_off()
+    plt.close(fig)  # shown when displayed, not again at the end of the cell
+    return fig
+
+
+def list_studies() -> list[str]:
+    """The names of every study, in the order of the exercise."""
+    from mnistlab.studies.registry import names
+
+    return names()
+
+
+def run_study(
+    name: str,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    out=DEFAULT_OUT,
+    data_dir=None,
+    cache_dir=None,
+    retrain: bool = False,
+    reuse: bool = False,
+    memory_budget_mib: float = 1024,
+    **options,
+) -> StudyResult:
+    """Run one study, as `mnistlab NAME` does, and return its StudyResult.
+
+    name: one of studies(). options: the study's own options by field name (for example
+    run_study("dropout", p=(0.2,), members=50) or run_study("morph", pairs=[(3, 4)])); a
+    wrong name or value raises mnistlab.ConfigError naming it. reuse=True returns the saved
+    results when they were made from the same inputs. Files go to OUT/NAME/.
+
+    >>> r = mnistlab.run_study("cross", quick=True)
+    >>> r.results["directions"]["mnist->fashion-mnist"]["acc"]  # doctest: +SKIP
+    """
+    from mnistlab.studies.registry import get
+
+    study = get(name)
+    study_options = study.make_options(**options)
+    ctx = _context(out, seed, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib)
+    from mnistlab.runs import to_jsonable
+
+    # As results.json holds it, so a fresh result and a reused one look the same.
+    results = to_jsonable(study.run(ctx, study_options))
+    return StudyResult(name, results, Path(out) / name)
+
+
+def write_report(
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    out=DEFAULT_OUT,
+    data_dir=None,
+    cache_dir=None,
+    retrain: bool = False,
+    memory_budget_mib: float = 1024,
+) -> Path:
+    """Run (or reuse) every study and write the lab report, as `mnistlab report` does.
+
+    Returns the report folder, OUT/report/, holding index.html (self-contained), report.md
+    with figures/, and results.json. Studies already run with the same inputs are reused.
+    """
+    from mnistlab.report import pipeline
+
+    ctx = _context(out, seed, quick, data_dir, cache_dir, retrain, True, memory_budget_mib)
+    return pipeline.run(ctx)["folder"]
+
+
+def load_data(dataset: str, split: str = "test", *, data_dir=None, quick: bool = False):
+    """(images, labels) of a split: float32 (N, 28, 28) in [0, 1] and int32 (N,), verified
+    (downloaded first where missing). quick: the first 1,000 test images, as studies use."""
+    from mnistlab.data import load_split
+
+    images, labels = load_split(dataset, split, data_dir)
+    size = profile(quick).test_size if split == "test" else None
+    return (images[:size], labels[:size]) if size is not None else (images, labels)
+
+
+def predict_proba(trained, images):
+    """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model)."""
+    from mnistlab.predict import predict_proba as predict
+
+    return predict(getattr(trained, "model", trained), images)

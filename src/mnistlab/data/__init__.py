@@ -1,0 +1,36 @@
+"""Getting the data: verified IDX reading, download, loading (what the data sets are: datasets.py)."""
+
+from mnistlab.data.files import (
+    check_all,
+    check_file,
+    default_cache_root,
+    ensure_file,
+    load_split,
+    resolve_data_dir,
+)
+from mnistlab.data.idx import parse_idx, read_bytes
+from mnistlab.datasets import (
+    DATASETS,
+    FILE_STEMS,
+    data_checksum,
+    file_checksums,
+    info,
+    other,
+)
+
+__all__ = [
+    "check_all",
+    "DATASETS",
+    "FILE_STEMS",
+    "check_file",
+    "data_checksum",
+    "default_cache_root",
+    "ensure_file",
+    "file_checksums",
+    "info",
+    "load_split",
+    "other",
+    "parse_idx",
+    "read_bytes",
+    "resolve_data_dir",
+]

@@ -1,0 +1,69 @@
+"""The report's document model: a Section holds paragraphs, tables and figures, in order.
+
+Studies build Sections from their own results; the renderers (render.py) turn them into HTML
+and Markdown, so both always show the same text and numbers. `numbers` holds the values a
+section shows, for the report's results.json. This module knows no study.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Figure:
+    path: Path  # a PNG file
+    caption: str
+
+
+@dataclass
+class Section:
+    key: str  # stable id: the HTML anchor and the key in results.json
+    title: str
+    paragraphs: list[str] = field(default_factory=list)  # **bold** is the only markup
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    numbers: dict = field(default_factory=dict)
+
+    def shown(self) -> dict:
+        """What results.json records of this section: every number and text shown."""
+        return {
+            "title": self.title,
+            "numbers": self.numbers,
+            "text": self.paragraphs,
+            "tables": [{"header": t.header, "rows": t.rows} for t in self.tables],
+        }
+
+
+def figures_of(results: dict, folder: Path) -> list[Figure]:
+    """The figures a study saved (results['figures']: file name -> caption), as Figures."""
+    return [Figure(Path(folder) / name, caption) for name, caption in results["figures"].items()]
+
+
+# ---------------------------------------------------------------- number formatting
+def num(x) -> float:
+    """A number from results.json, where NaN was stored as null."""
+    return float("nan") if x is None else float(x)
+
+
+def fmt(x, spec: str = ".4f") -> str:
+    x = num(x)
+    return "n/a" if math.isnan(x) else format(x, spec)
+
+
+def pct(x) -> str:
+    x = num(x)
+    return "n/a" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def mean_std(mean, std, *, show_std: bool, spec: str = ".4f") -> str:
+    """'0.8770 ± 0.0021' over several seeds, '0.8770' for one."""
+    return f"{fmt(mean, spec)} ± {fmt(std, spec)}" if show_std else fmt(mean, spec)

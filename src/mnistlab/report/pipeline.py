@@ -1,0 +1,116 @@
+"""The lab report: train every model the studies need (once, in parallel), run or reuse each
+study, then write index.html, report.md and results.json into OUT/report/.
+
+It knows studies only through the registry's records: their model specs, run and sections.
+index.html is written last, so its presence means the report is complete; a study whose
+results are already on disk (same inputs) is reused, so an interrupted report resumes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mnistlab import progress
+from mnistlab.data import file_checksums
+from mnistlab.report.render import render_html, render_markdown
+from mnistlab.runs import environment, write_json, write_text
+from mnistlab.studies import registry
+from mnistlab.studies.context import StudyContext, get_models
+from mnistlab.training import is_cached
+from mnistlab.version import __version__
+
+
+def default_plan(studies=None) -> list[tuple]:
+    """(study, options) for each study, with its default options."""
+    studies = registry.STUDIES if studies is None else studies
+    return [(study, study.options()) for study in studies]
+
+
+def needed_specs(ctx: StudyContext, plan) -> list:
+    """Every model the planned studies need, each once, in the order first needed."""
+    specs = [spec for study, options in plan for spec in study.model_specs(ctx, options)]
+    return list(dict.fromkeys(specs))
+
+
+def train_needed(ctx: StudyContext, plan) -> None:
+    """Train whatever is not cached in one parallel call (a cold run keeps every core busy to
+    the end); the studies then find their models in the cache."""
+    specs = needed_specs(ctx, plan)
+    missing = (
+        specs
+        if ctx.retrain
+        else [spec for spec in specs if not is_cached(spec, cache_dir=ctx.cache_dir)]
+    )
+    if missing:
+        progress.say(f"report: training {len(missing)} models ...")
+        get_models(ctx, missing)
+
+
+def run_studies(ctx: StudyContext, plan) -> tuple[dict, dict]:
+    """Train what the plan needs, then run (or reuse) each study: (results, seconds) by name."""
+    seconds = {}
+    start = time.perf_counter()
+    train_needed(ctx, plan)
+    seconds["training"] = time.perf_counter() - start
+    # The models are fresh now: --retrain must not train them again in every study, only
+    # stop the studies from reusing their saved results.
+    ctx = replace(ctx, retrain=False, reuse=ctx.reuse and not ctx.retrain)
+    documents = {}
+    for study, options in plan:
+        progress.say(f"report: {study.name} ...")
+        start = time.perf_counter()
+        documents[study.name] = study.run(ctx, options)
+        seconds[study.name] = time.perf_counter() - start
+    return documents, seconds
+
+
+def run(ctx: StudyContext, plan=None) -> dict:
+    """Run or reuse every planned study (default: all, default options); write OUT/report/."""
+    plan = default_plan() if plan is None else plan
+    start = time.perf_counter()
+    documents, seconds = run_studies(ctx, plan)
+    out = Path(ctx.out)
+    report_dir = out / "report"
+    sections = [
+        section
+        for study, _ in plan
+        for section in study.sections(documents[study.name], out / study.name)
+    ]
+    figure_names = {}
+    for s in sections:
+        for f in s.figures:
+            figure_names[f.path] = f"{f.path.parent.name}-{f.path.name}"
+            target = report_dir / "figures" / figure_names[f.path]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f.path, target)
+    meta = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "version": __version__,
+        "seed": ctx.seed,
+        "quick": ctx.quick,
+        "environment": environment(),
+        "study_seconds": seconds,
+        "study_seconds_when_computed": {k: d["seconds"] for k, d in documents.items()},
+        "reused": {k: bool(d.get("reused")) for k, d in documents.items()},
+        "data_sha256": {name: file_checksums(name) for name in ("mnist", "fashion-mnist")},
+    }
+    results = {
+        **meta,
+        "sections": {s.key: s.shown() for s in sections},
+        "studies": {
+            k: {kk: vv for kk, vv in d.items() if kk != "environment"} for k, d in documents.items()
+        },
+    }
+    write_json(report_dir / "results.json", results)
+    write_text(report_dir / "report.md", render_markdown(sections, meta, figure_names))
+    write_text(report_dir / "index.html", render_html(sections, meta))  # last: means complete
+    return {
+        "folder": report_dir,
+        "seconds": time.perf_counter() - start,
+        "meta": meta,
+        "sections": sections,
+    }

@@ -1,0 +1,139 @@
+"""HTML and Markdown from a list of Sections plus the run's metadata. Knows no study.
+
+The HTML is one self-contained file (figures embedded as base64 PNG); the Markdown links
+figures in a figures/ folder beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from mnistlab.report.document import Section, Table
+
+
+def markdown_table(table: Table) -> str:
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def html_table(table: Table) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>"]
+    out += [
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    ]
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def html_section(s: Section) -> str:
+    """One section as HTML, figures embedded (the report's body, and a study's notebook view)."""
+    out = [f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>']
+    out += [f"<p>{_inline(p)}</p>" for p in s.paragraphs]
+    out += [html_table(t) for t in s.tables]
+    for f in s.figures:
+        data = base64.b64encode(Path(f.path).read_bytes()).decode("ascii")
+        out.append(
+            f'<figure><img alt="{html.escape(f.caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(f.caption)}</figcaption></figure>"
+        )
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _header_rows(meta: dict) -> list[tuple[str, str]]:
+    env = meta["environment"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    rows = [
+        ("created", meta["created"]),
+        ("mnistlab", meta["version"]),
+        ("libraries", versions),
+        (
+            "machine",
+            f"{env['cpu']} ({env['cpu_count']} cores); devices: {', '.join(env['devices'])}",
+        ),
+        (
+            "model training (this run)",
+            f"{meta['study_seconds'].get('training', 0.0):.1f} s for the models not yet cached",
+        ),
+        (
+            "seed",
+            str(meta["seed"]) + (" (quick mode: small subsets, 1 epoch)" if meta["quick"] else ""),
+        ),
+        (
+            "study wall time",
+            ", ".join(
+                f"{k} {v:.1f} s" + (" (computed earlier, reused)" if meta["reused"][k] else "")
+                for k, v in meta["study_seconds_when_computed"].items()
+            ),
+        ),
+    ]
+    for name, sums in meta["data_sha256"].items():
+        rows.append(
+            (f"{name} SHA-256", "; ".join(f"{stem}: {digest}" for stem, digest in sums.items()))
+        )
+    return rows
+
+
+def render_markdown(sections: list[Section], meta: dict, figure_names: dict[Path, str]) -> str:
+    lines = [
+        "# mnistlab lab report",
+        "",
+        "When can a classifier's answer be trusted? A reproduction of the "
+        "classic exercise on MNIST and Fashion-MNIST.",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in _header_rows(meta)]
+    for s in sections:
+        lines += ["", f"## {s.title}", ""]
+        for paragraph in s.paragraphs:
+            lines += [paragraph, ""]
+        for t in s.tables:
+            lines += [markdown_table(t), ""]
+        for f in s.figures:
+            lines += [f"![{f.caption}](figures/{figure_names[f.path]})", "", f"*{f.caption}*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _inline(text: str) -> str:
+    """Escape, then turn **bold** into <strong> (the only markup the paragraphs use)."""
+    parts = html.escape(text).split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222;
+       line-height: 1.45; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } table.meta td:first-child { font-weight: 600; white-space: nowrap; }
+table.meta td { font-size: 0.85em; word-break: break-all; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #555; }
+"""
+
+
+def render_html(sections: list[Section], meta: dict) -> str:
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>mnistlab lab report</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>mnistlab lab report</h1>",
+        "<p>When can a classifier's answer be trusted? A reproduction of the classic exercise on MNIST and "
+        "Fashion-MNIST.</p>",
+        '<table class="meta">',
+    ]
+    out += [
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+        for k, v in _header_rows(meta)
+    ]
+    out.append("</table>")
+    out += [html_section(s) for s in sections]
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"

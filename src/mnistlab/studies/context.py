@@ -1,0 +1,85 @@
+"""What every study shares: its context (where things are, seed, profile), the tutorial model's
+spec, the models it needs, the test set under the profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab.config import ModelConfig, Profile, RunSpec, TrainConfig, profile
+from mnistlab.data import load_split
+from mnistlab.training import TrainedModel, train, train_many
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """Where data, cache and outputs are, the seed, and whether this is a --quick smoke run."""
+
+    out: Path = Path("mnistlab-out")
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    seed: int = 0
+    quick: bool = False
+    retrain: bool = False
+    reuse: bool = False  # return a study's saved results when they were made with the same inputs
+    memory_budget: int = (
+        1 << 30
+    )  # bytes an ensemble evaluation may use per call (results do not depend on it)
+
+    @property
+    def profile(self) -> Profile:
+        """Sizes of this run: the full exercise, or the --quick smoke run."""
+        return profile(self.quick)
+
+    def folder(self, study: str) -> Path:
+        path = Path(self.out) / study
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def tutorial_spec(
+    ctx: StudyContext, dataset: str, *, seed: int | None = None, **changes
+) -> RunSpec:
+    """The Keras tutorial MLP (or a variant of it, via ModelConfig/TrainConfig field changes)."""
+    model_fields = {k: v for k, v in changes.items() if k in ModelConfig.__dataclass_fields__}
+    train_fields = {k: v for k, v in changes.items() if k in TrainConfig.__dataclass_fields__}
+    unknown = set(changes) - set(model_fields) - set(train_fields)
+    if unknown:
+        raise TypeError(f"unknown spec fields {sorted(unknown)}")
+    return RunSpec(
+        dataset=dataset,
+        model=ModelConfig(**model_fields),
+        train=ctx.profile.apply(TrainConfig(**train_fields)),
+        seed=ctx.seed if seed is None else seed,
+    )
+
+
+def get_model(ctx: StudyContext, spec: RunSpec) -> TrainedModel:
+    return train(spec, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+
+
+def get_models(ctx: StudyContext, specs: list[RunSpec]) -> list[TrainedModel]:
+    """Several models at once: whatever is not cached trains in parallel, one per core."""
+    return train_many(specs, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+
+
+def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test split (its first profile.test_size images under --quick)."""
+    images, labels = load_split(dataset, "test", ctx.data_dir)
+    size = ctx.profile.test_size
+    return (images[:size], labels[:size]) if size is not None else (images, labels)
+
+
+def model_summary(trained: TrainedModel) -> dict:
+    meta = trained.meta
+    return {
+        "spec": trained.spec.to_dict(),
+        "describe": trained.spec.describe(),
+        "train/acc": meta["train/acc"],
+        "test/acc": meta["test/acc"],
+        "seconds_per_epoch": meta["seconds_per_epoch"],
+        "from_cache": trained.from_cache,
+        "cache_key": trained.path.name if trained.path else None,
+    }

@@ -1,0 +1,214 @@
+"""Study: post-training weight dropout on the trained fashion model. Does the vote know when it is wrong?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnistlab import plots, progress
+from mnistlab.config import ARCHITECTURES, check_at_least, check_fraction, parse_floats
+from mnistlab.predict import predict_logits, softmax
+from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct
+from mnistlab.studies.confidence import right_wrong_stats
+from mnistlab.studies.context import (
+    StudyContext,
+    get_models,
+    model_summary,
+    test_set,
+    tutorial_spec,
+)
+from mnistlab.studies.study import Study, option
+from mnistlab.studies.writer import StudyWriter
+from mnistlab.uncertainty.ensemble import vote
+from mnistlab.uncertainty.weight_dropout import ensemble_logits
+
+BINS = np.linspace(0.0, 1.0, 21) + 1e-9  # vote shares k/K sit inside bins, not on edges
+
+
+@dataclass(frozen=True)
+class DropoutOptions:
+    p: tuple[float, ...] = option(
+        (0.01, 0.03, 0.2, 0.6),
+        "fractions of weights set to 0 (default: 0.01,0.03,0.2,0.6)",
+        parse=parse_floats,
+    )
+    members: int | None = option(
+        None, "K perturbed models (default: 100; 10 with --quick)", type=int
+    )
+    drop_biases: bool = option(
+        False, "drop biases too (default: weights only)", action="store_true"
+    )
+    arch: str = option("mlp", "which fashion model (default: mlp)", choices=ARCHITECTURES)
+    dataset: str = "fashion-mnist"
+
+    def __post_init__(self):
+        object.__setattr__(self, "p", tuple(float(p) for p in self.p))
+        check_fraction(self.p)
+        check_at_least(self.members, 1, "--members")
+
+
+def model_specs(ctx: StudyContext, options: DropoutOptions) -> list:
+    return [tutorial_spec(ctx, options.dataset, arch=options.arch)]
+
+
+def run(ctx: StudyContext, options: DropoutOptions) -> dict:
+    ps, drop_biases, dataset, arch = options.p, options.drop_biases, options.dataset, options.arch
+    members = ctx.profile.members if options.members is None else options.members
+    recorded = {
+        "p": list(ps),
+        "members": members,
+        "drop_biases": drop_biases,
+        "dataset": dataset,
+        "arch": arch,
+    }
+    writer = StudyWriter(ctx, "dropout", recorded, (dataset,))
+    if (saved := writer.reusable()) is not None:
+        return saved
+    (trained,) = get_models(ctx, model_specs(ctx, options))
+    images, labels = test_set(ctx, dataset)
+    original = predict_logits(trained.model, images).argmax(axis=1) == labels
+    rows, summary = [], []
+    fig, axes = plots.new_axes(len(ps), 1, width=4.2, height=3.4)
+    with progress.task(
+        f"weight dropout, {members} members x {len(ps)} p", members * len(ps)
+    ) as bar:
+        for col, p in enumerate(ps):
+            logits = ensemble_logits(
+                trained.model,
+                images,
+                p=p,
+                members=members,
+                seed=ctx.seed,
+                drop_biases=drop_biases,
+                memory_budget=ctx.memory_budget,
+                progress_task=bar,
+            )
+            majority, share = vote(logits)
+            correct = majority == labels
+            member_acc = (logits.argmax(axis=-1) == labels[None]).mean(axis=1)
+            mean_probability = softmax(logits).mean(axis=0)
+            stats = right_wrong_stats(share, correct)
+            row = {
+                "p": p,
+                "original/acc": float(original.mean()),
+                "vote/acc": float(correct.mean()),
+                "member/acc_mean": float(member_acc.mean()),
+                "member/acc_std": float(member_acc.std()),
+                "mean_probability/acc": float((mean_probability.argmax(axis=1) == labels).mean()),
+                "share_unanimous": float((share == 1.0).mean()),
+                **stats,
+                "histogram/right": np.histogram(share[correct], BINS)[0],
+                "histogram/wrong": np.histogram(share[~correct], BINS)[0],
+            }
+            rows.append(row)
+            plots.confidence_histogram(
+                share[correct],
+                share[~correct],
+                bins=BINS,
+                density=True,
+                ax=axes[0, col],
+                title=f"p = {p:g}: vote acc {row['vote/acc']:.3f}",
+                xlabel=f"vote share of the majority class (K={members})",
+            )
+            summary.append(
+                f"p={p:g}: accuracy {row['original/acc']:.4f} before, vote {row['vote/acc']:.4f}, single members "
+                f"{row['member/acc_mean']:.4f} ± {row['member/acc_std']:.4f}; mean vote share {stats['mean_conf_wrong']:.3f} "
+                f"on wrong answers vs {stats['mean_conf_right']:.3f} on right ones; "
+                f"{100 * row['share_unanimous']:.1f}% unanimous"
+            )
+    writer.figure(
+        "dropout",
+        fig,
+        "Vote share of the majority class for right and wrong answers, one panel per p.",
+    )
+    return writer.finish({"model": model_summary(trained), "rows": rows, "bins": BINS}, summary)
+
+
+def sections(document: dict, folder) -> list[Section]:
+    opts = document["options"]
+    table = Table(
+        [
+            "p",
+            "original acc",
+            "vote acc",
+            "single member acc",
+            "mean share right",
+            "mean share wrong",
+            "unanimous",
+        ],
+        [],
+    )
+    numbers = {}
+    for r in document["rows"]:
+        table.rows.append(
+            [
+                f"{fmt(r['p'], 'g')}",
+                f"{fmt(r['original/acc'], '.4f')}",
+                f"{fmt(r['vote/acc'], '.4f')}",
+                f"{fmt(r['member/acc_mean'], '.4f')} ± {fmt(r['member/acc_std'], '.4f')}",
+                f"{fmt(r['mean_conf_right'], '.3f')}",
+                f"{fmt(r['mean_conf_wrong'], '.3f')}",
+                pct(r["share_unanimous"]),
+            ]
+        )
+        numbers.update(
+            {
+                f"p={fmt(r['p'], 'g')}/{k}": r[k]
+                for k in (
+                    "original/acc",
+                    "vote/acc",
+                    "member/acc_mean",
+                    "mean_conf_right",
+                    "mean_conf_wrong",
+                )
+            }
+        )
+    rows = document["rows"]
+    best = max(rows, key=lambda r: r["vote/acc"])
+    separation = max(
+        rows,
+        key=lambda r: np.nan_to_num(num(r["mean_conf_right"]) - num(r["mean_conf_wrong"]), nan=-1),
+    )
+    change = best["vote/acc"] - best["original/acc"]
+    largest = rows[-1]
+    paragraphs = [
+        f"{opts['members']} perturbed copies of the trained {opts['dataset']} model per p "
+        f"({'weights and biases' if opts['drop_biases'] else 'weights only; biases kept'}); the prediction is the "
+        f"majority vote and the confidence the share of members voting for it.",
+        f"Accuracy: the best vote ({fmt(best['vote/acc'], '.4f')} at p={fmt(best['p'], 'g')}) is "
+        + (
+            f"{fmt(100 * change, '.2f')} points above"
+            if change > 0.0005
+            else f"{fmt(100 * -change, '.2f')} points below"
+            if change < -0.0005
+            else "the same as"
+        )
+        + f" the original model ({fmt(best['original/acc'], '.4f')}); at p={fmt(largest['p'], 'g')} single members fall to "
+        f"{fmt(largest['member/acc_mean'], '.4f')} while the vote keeps {fmt(largest['vote/acc'], '.4f')}.",
+        f"Confidence: the vote share separates right from wrong answers best at p={fmt(separation['p'], 'g')}, where wrong "
+        f"answers get a mean share of {fmt(separation['mean_conf_wrong'], '.3f')} against {fmt(separation['mean_conf_right'], '.3f')} "
+        f"for right ones. With small p most votes are unanimous ({pct(rows[0]['share_unanimous'])} at "
+        f"p={fmt(rows[0]['p'], 'g')}), so the share carries little information there. The scoreboard section "
+        f"below measures whether it tells wrong answers apart better than plain softmax.",
+    ]
+    section = Section(
+        "dropout",
+        "Post-training weight dropout",
+        paragraphs,
+        [table],
+        figures_of(document, folder),
+        numbers,
+    )
+    return [section]
+
+
+STUDY = Study(
+    name="dropout",
+    help="post-training weight dropout ensembles of the fashion model",
+    options=DropoutOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=sections,
+    evaluates_ensembles=True,
+)

@@ -1,0 +1,92 @@
+"""Study: the Keras "basic classification" tutorial model on Fashion-MNIST, and the same on digits.
+
+Flatten -> Dense(128, relu) -> Dense(10), Adam (lr 0.001), batch 32, 10 epochs: train and test
+accuracy, and the training curves per epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnistlab import plots
+from mnistlab.report.document import Section, figures_of, fmt
+from mnistlab.studies.context import StudyContext, get_models, model_summary, tutorial_spec
+from mnistlab.studies.study import Study, datasets_option
+from mnistlab.studies.writer import StudyWriter
+
+REFERENCE = {  # published / tutorial numbers the text compares against
+    "fashion-mnist": "about 0.88 (Keras tutorial); 0.871 (Xiao et al. 2017, sklearn MLP)",
+    "mnist": "about 0.975-0.98 (tutorial MLP); 0.972 (Xiao et al. 2017)",
+}
+TITLES = {
+    "fashion-mnist": "The tutorial model on Fashion-MNIST",
+    "mnist": "The same model on MNIST digits",
+}
+
+
+@dataclass(frozen=True)
+class TutorialOptions:
+    datasets: tuple[str, ...] = datasets_option(("fashion-mnist", "mnist"))
+
+
+def model_specs(ctx: StudyContext, options: TutorialOptions) -> list:
+    return [tutorial_spec(ctx, dataset) for dataset in options.datasets]
+
+
+def run(ctx: StudyContext, options: TutorialOptions) -> dict:
+    writer = StudyWriter(ctx, "tutorial", {"datasets": list(options.datasets)}, options.datasets)
+    if (saved := writer.reusable()) is not None:
+        return saved
+    trained = get_models(ctx, model_specs(ctx, options))
+    results, summary = {}, []
+    fig, axes = plots.new_axes(2, 1, width=4.6, height=3.4)
+    for model, dataset in zip(trained, options.datasets, strict=True):
+        history = model.meta["history"]
+        results[dataset] = {"model": model_summary(model), "history": history}
+        epochs = [row["epoch"] for row in history]
+        axes[0, 0].plot(epochs, [row["loss"] for row in history], marker="o", label=dataset)
+        axes[0, 1].plot(epochs, [row["acc"] for row in history], marker="o", label=dataset)
+        summary.append(
+            f"{dataset}: train accuracy {model.meta['train/acc']:.4f}, test accuracy "
+            f"{model.meta['test/acc']:.4f}, {model.meta['seconds_per_epoch']:.2f} s/epoch"
+        )
+    axes[0, 0].set(title="training loss per epoch", xlabel="epoch", ylabel="cross-entropy")
+    axes[0, 1].set(title="training accuracy per epoch", xlabel="epoch", ylabel="accuracy")
+    for ax in axes[0]:
+        ax.legend()
+    writer.figure(
+        "training-curves",
+        fig,
+        "Training loss and accuracy of the tutorial model per epoch (on the training images).",
+    )
+    return writer.finish({"datasets": results}, summary)
+
+
+def sections(results: dict, folder) -> list[Section]:
+    out = []
+    for dataset, entry in results["datasets"].items():
+        model = entry["model"]
+        gap = model["train/acc"] - model["test/acc"]
+        text = (
+            f"Flatten -> Dense(128, relu) -> Dense(10), Adam (lr 0.001), batch 32, "
+            f"{model['spec']['train']['epochs']} epochs, seed {model['spec']['seed']}: train accuracy "
+            f"**{fmt(model['train/acc'], '.4f')}**, test accuracy **{fmt(model['test/acc'], '.4f')}** "
+            f"(reference: {REFERENCE[dataset]}). The train-test gap is {fmt(gap, '.4f')}: the model "
+            f"{'fits the training set noticeably better than unseen images' if gap > 0.02 else 'generalises with little overfitting'}."
+            f" Training took {fmt(model['seconds_per_epoch'], '.2f')} s per epoch."
+        )
+        numbers = {k: model[k] for k in ("train/acc", "test/acc", "seconds_per_epoch")}
+        out.append(Section(f"tutorial-{dataset}", TITLES[dataset], [text], numbers=numbers))
+    if out:  # the training curves of both data sets, under the last of them
+        out[-1].figures = figures_of(results, folder)
+    return out
+
+
+STUDY = Study(
+    name="tutorial",
+    help="the Keras tutorial model on Fashion-MNIST and on MNIST: train and test accuracy",
+    options=TutorialOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=sections,
+)

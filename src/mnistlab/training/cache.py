@@ -1,0 +1,79 @@
+"""The trained-model cache: one folder per (spec, seed, data checksum), written atomically.
+
+A damaged entry (unreadable model or meta) is reported and retrained, never fatal.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mnistlab import progress
+from mnistlab.config import RunSpec
+from mnistlab.data import data_checksum, default_cache_root
+from mnistlab.runs import atomic_path, environment, read_json, write_json
+
+
+@dataclass
+class TrainedModel:
+    spec: RunSpec
+    model: object  # keras.Model
+    meta: dict = field(default_factory=dict)  # accuracies, history, timings, provenance
+    path: Path | None = None  # cache folder
+    from_cache: bool = False
+
+
+def resolve_cache_dir(cache_dir=None) -> Path:
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("MNISTLAB_CACHE_DIR"):
+        return Path(os.environ["MNISTLAB_CACHE_DIR"]).expanduser()
+    return default_cache_root()
+
+
+def cache_folder(spec: RunSpec, cache_dir=None) -> Path:
+    return resolve_cache_dir(cache_dir) / "models" / spec.cache_key(data_checksum(spec.dataset))
+
+
+def is_cached(spec: RunSpec, *, cache_dir=None) -> bool:
+    """Whether a trained model for `spec` is in the cache (without loading or verifying anything)."""
+    return (cache_folder(spec, cache_dir) / "meta.json").is_file()
+
+
+def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
+    import keras
+
+    if not (folder / "meta.json").is_file():
+        return None
+    try:
+        model = keras.saving.load_model(folder / "model.keras", compile=False)
+        return TrainedModel(spec, model, read_json(folder / "meta.json"), folder, from_cache=True)
+    except Exception as exc:  # a damaged cache entry is retrained, not fatal
+        progress.say(f"cache entry {folder} unreadable ({exc}); retraining")
+        return None
+
+
+def store(folder: Path, model, meta: dict) -> None:
+    """Write model + meta into a temporary folder, then rename it into place (atomic)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save(tmp / "model.keras")
+        write_json(tmp / "meta.json", meta)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def export(trained: TrainedModel, folder: Path) -> Path:
+    """Copy a cached model and its results (with provenance) into `folder`, each file atomically."""
+    with atomic_path(Path(folder) / "model.keras") as tmp:
+        shutil.copyfile(trained.path / "model.keras", tmp)
+    results = {**trained.meta, "environment": environment(), "cache": str(trained.path)}
+    write_json(Path(folder) / "results.json", results)
+    return Path(folder)

@@ -1,0 +1,65 @@
+"""The README's "Add a study" example, run as written: saved as a module, added to the registry,
+then used through the CLI, the API and the report."""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_example() -> str:
+    section = README.read_text().split("## Add a study", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    return code
+
+
+@pytest.fixture
+def per_class(tmp_path, monkeypatch):
+    """The example saved as mnistlab.studies.per_class and its STUDY added to STUDIES."""
+    from mnistlab.studies import registry
+
+    path = tmp_path / "per_class.py"
+    path.write_text(readme_example())
+    spec = importlib.util.spec_from_file_location("mnistlab.studies.per_class", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    # The README's one line in registry.py: STUDIES = [..., per_class.STUDY]
+    monkeypatch.setattr(registry, "STUDIES", [*registry.STUDIES, module.STUDY])
+    return module
+
+
+def test_readme_example_runs_from_the_cli(synthetic_data, per_class, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--quiet", "per-class", "--quick", "--dataset", "mnist", "--out", str(out)]
+    assert main(argv) == 0
+    assert "hardest class" in capsys.readouterr().out
+    results = json.loads((out / "per-class" / "results.json").read_text())
+    assert len(results["accuracy"]) == 10 and results["options"] == {"dataset": "mnist"}
+    assert (out / "per-class" / "per-class.png").stat().st_size > 5000
+
+
+def test_readme_example_in_the_api_and_the_report(synthetic_data, per_class, tmp_path):
+    import mnistlab
+
+    assert "per-class" in mnistlab.list_studies()
+    result = mnistlab.run_study("per-class", quick=True, out=tmp_path / "api")
+    assert 'id="per-class"' in result._repr_html_()
+    out = tmp_path / "out"
+    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    report = json.loads((out / "report" / "results.json").read_text())
+    assert "per-class" in report["sections"] and "per-class" in report["studies"]
+    assert 'id="per-class"' in (out / "report" / "index.html").read_text()
+
+
+def test_readme_example_rejects_a_bad_value(synthetic_data, per_class, capsys):
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own one-line usage error
+        main(["per-class", "--quick", "--dataset", "letters"])
+    assert exit_info.value.code == 2 and "invalid choice: 'letters'" in capsys.readouterr().err
