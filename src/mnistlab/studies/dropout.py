@@ -8,7 +8,7 @@ import numpy as np
 
 from mnistlab import plots, progress
 from mnistlab.config import ARCHITECTURES, check_at_least, check_fraction, parse_floats
-from mnistlab.predict import predict_logits, softmax
+from mnistlab.predict import predict_logits
 from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct
 from mnistlab.studies.confidence import right_wrong_stats
 from mnistlab.studies.context import (
@@ -20,7 +20,7 @@ from mnistlab.studies.context import (
 )
 from mnistlab.studies.study import Study, option
 from mnistlab.studies.writer import StudyWriter
-from mnistlab.uncertainty.ensemble import vote
+from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 BINS = np.linspace(0.0, 1.0, 21) + 1e-9  # vote shares k/K sit inside bins, not on edges
@@ -74,7 +74,8 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
         f"weight dropout, {members} members x {len(ps)} p", members * len(ps)
     ) as bar:
         for col, p in enumerate(ps):
-            logits = ensemble_logits(
+            # Streamed: memory stays O(images x classes) whatever the number of members.
+            members_seen = ensemble_logits(
                 trained.model,
                 images,
                 p=p,
@@ -83,11 +84,12 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                 drop_biases=drop_biases,
                 memory_budget=ctx.memory_budget,
                 progress_task=bar,
+                sink=MemberSummary(members, len(images), labels=labels),
             )
-            majority, share = vote(logits)
+            majority, share = members_seen.vote()
             correct = majority == labels
-            member_acc = (logits.argmax(axis=-1) == labels[None]).mean(axis=1)
-            mean_probability = softmax(logits).mean(axis=0)
+            member_acc = members_seen.member_accuracy()
+            mean_probability = members_seen.mean_probability()
             stats = right_wrong_stats(share, correct)
             row = {
                 "p": p,

@@ -29,6 +29,7 @@ from mnistlab.training import training_arrays
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.calibration import TemperatureScaler
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
+from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.methods import ECE_BINS, ensemble_outputs, evaluate, softmax_family
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
@@ -156,12 +157,13 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
     logits = {k: predict_logits(base.model, v) for k, v in sets.items()}
     methods = softmax_family(logits, scaler.temperature_)
     # Each ensemble runs once over all sets stacked together (fewer calls, one compiled shape),
-    # then its logits are split back per set; members do not depend on how images are batched.
+    # streamed into a summary (memory independent of K), then split back per set; members do
+    # not depend on how images are batched.
     names, stacked = list(sets), np.concatenate(list(sets.values()))
     bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
 
-    def per_set(member_logits: np.ndarray) -> dict:
-        return dict(zip(names, np.split(member_logits, bounds, axis=1), strict=True))
+    def per_set(summary: MemberSummary) -> dict:
+        return dict(zip(names, summary.split(bounds), strict=True))
 
     budget = ctx.memory_budget
     with progress.task(f"{dataset}: weight and MC dropout members", members * (len(ps) + 1)) as bar:
@@ -175,6 +177,7 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
                     seed=ctx.seed,
                     memory_budget=budget,
                     progress_task=bar,
+                    sink=MemberSummary(members, len(stacked)),
                 )
             )
             methods += ensemble_outputs(
@@ -188,6 +191,7 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
                 seed=ctx.seed,
                 memory_budget=budget,
                 progress_task=bar,
+                sink=MemberSummary(members, len(stacked)),
             )
         )
     methods += ensemble_outputs(
@@ -198,7 +202,8 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
     )
     if ensemble_size > 1:
         deep = {
-            k: np.stack([predict_logits(m.model, v) for m in ensemble]) for k, v in sets.items()
+            k: MemberSummary.from_logits(np.stack([predict_logits(m.model, v) for m in ensemble]))
+            for k, v in sets.items()
         }
         methods += ensemble_outputs(
             f"deep ensemble (M={ensemble_size})", "deep ensemble", deep, with_vote=False

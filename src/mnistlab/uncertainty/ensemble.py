@@ -87,9 +87,17 @@ def run_members(
     member_chunk: int | None = None,
     image_batch: int | None = None,
     progress_task=None,
-) -> np.ndarray:
-    """Logits of every member on every image: float32 (members, N, 10)."""
+    sink=None,
+):
+    """Run every member on every image, passing each chunk of outputs to `sink`.
+
+    sink: a MemberSummary (what studies use, memory independent of `members`), or None for
+    every member's logits, float32 (members, N, 10), returned as an array (its size is
+    checked against `memory_budget` first).
+    """
     import jax.numpy as jnp
+
+    from mnistlab.uncertainty.members import MemberLogits
 
     images = np.asarray(images, np.float32)
     auto_chunk, auto_batch = chunk_sizes(model, len(images), members, memory_budget)
@@ -97,7 +105,9 @@ def run_members(
     weights = [v.value for v in model.trainable_variables]
     frozen = [v.value for v in model.non_trainable_variables]
     prepare_chunk, apply_chunk = functions
-    out = np.empty((members, len(images), 10), np.float32)
+    keep_all = sink is None
+    if keep_all:
+        sink = MemberLogits(members, len(images), memory_budget=memory_budget)
     for start in range(0, members, member_chunk):
         ids = np.arange(start, min(start + member_chunk, members), dtype=np.int32)
         # Padding keeps every call the same shape: one compilation, not one per remainder.
@@ -113,34 +123,28 @@ def run_members(
                 jnp.uint32(begin),
                 jnp.uint32(seed),
             )
-            out[start : start + len(ids), begin : begin + len(x)] = np.asarray(result)[
-                : len(ids), : len(x)
-            ]
+            sink.add(start, np.asarray(result)[: len(ids), : len(x)], begin)
         if progress_task is not None:
             progress_task.advance(len(ids))
-    return out
+    return sink.logits if keep_all else sink
 
 
 def vote(member_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Majority class and its vote share (the confidence), from (K, N, C) logits."""
-    counts = vote_counts(member_logits)
-    return counts.argmax(axis=1), counts.max(axis=1) / member_logits.shape[
-        0
-    ]  # ties -> lower class index
+    """Majority class (ties -> lower class index) and its vote share, from (K, N, C) logits."""
+    from mnistlab.uncertainty.members import MemberSummary
+
+    return MemberSummary.from_logits(member_logits).vote()
 
 
 def vote_counts(member_logits: np.ndarray) -> np.ndarray:
     """(N, C) number of members voting for each class."""
-    members, n, classes = member_logits.shape
-    predictions = member_logits.argmax(axis=-1)
-    counts = np.zeros((n, classes), np.int32)
-    for k in range(members):
-        counts[np.arange(n), predictions[k]] += 1
-    return counts
+    from mnistlab.uncertainty.members import MemberSummary
+
+    return MemberSummary.from_logits(member_logits).counts
 
 
 def mean_probability(member_logits: np.ndarray) -> np.ndarray:
     """The ensemble's predictive distribution: the members' softmax probabilities averaged."""
-    from mnistlab.predict import softmax
+    from mnistlab.uncertainty.members import MemberSummary
 
-    return np.mean([softmax(logits) for logits in member_logits], axis=0)
+    return MemberSummary.from_logits(member_logits).mean_probability()

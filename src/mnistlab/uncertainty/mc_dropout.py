@@ -53,8 +53,10 @@ def mc_dropout_logits(
     member_chunk: int | None = None,
     image_batch: int | None = None,
     progress_task=None,
-) -> np.ndarray:
-    """Logits of K stochastic passes: float32 (passes, N, 10)."""
+    sink=None,
+):
+    """Logits of K stochastic passes: float32 (passes, N, 10); or, given
+    sink=MemberSummary(passes, N), that summary, in memory independent of `passes`."""
     indices = _seed_state_indices(model)
     if not indices:
         raise ConfigError("MC dropout needs a model trained with dropout (e.g. --dropout 0.2)")
@@ -70,4 +72,5 @@ def mc_dropout_logits(
         member_chunk=member_chunk,
         image_batch=image_batch,
         progress_task=progress_task,
+        sink=sink,
     )

@@ -12,7 +12,6 @@ import numpy as np
 
 from mnistlab.predict import softmax
 from mnistlab.uncertainty import metrics, scores
-from mnistlab.uncertainty.ensemble import mean_probability, vote_counts
 
 ECE_BINS = 15
 
@@ -57,16 +56,18 @@ def softmax_family(logits: dict, temperature: float) -> list[MethodOutput]:
 
 
 def ensemble_outputs(
-    name: str, family: str, member_logits: dict, *, with_vote: bool
+    name: str, family: str, summaries: dict, *, with_vote: bool
 ) -> list[MethodOutput]:
-    mean = {k: mean_probability(v) for k, v in member_logits.items()}
+    """The ensemble's mean probability (and, with_vote, its vote share) as methods, from a
+    MemberSummary per input set."""
+    mean = {k: v.mean_probability() for k, v in summaries.items()}
     out = [
         MethodOutput(
             f"{name} mean prob", family, mean, {k: scores.max_softmax(p) for k, p in mean.items()}
         )
     ]
     if with_vote:
-        shares = {k: vote_counts(v) / v.shape[0] for k, v in member_logits.items()}
+        shares = {k: v.vote_shares() for k, v in summaries.items()}
         out.insert(
             0,
             MethodOutput(

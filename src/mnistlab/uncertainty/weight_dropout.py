@@ -69,8 +69,11 @@ def ensemble_logits(
     member_chunk: int | None = None,
     image_batch: int | None = None,
     progress_task=None,
-) -> np.ndarray:
-    """Logits of every member on every image: float32 (members, N, 10)."""
+    sink=None,
+):
+    """Logits of every member on every image: float32 (members, N, 10); or, given
+    sink=MemberSummary(members, N, labels=...), that summary, filled chunk by chunk in
+    memory independent of `members` (see members.py)."""
     if not 0.0 <= p < 1.0:
         from mnistlab.errors import ConfigError
 
@@ -88,6 +91,7 @@ def ensemble_logits(
         member_chunk=member_chunk,
         image_batch=image_batch,
         progress_task=progress_task,
+        sink=sink,
     )
 
 

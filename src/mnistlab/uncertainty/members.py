@@ -1,0 +1,112 @@
+"""Where an ensemble's member outputs go, chunk by chunk, as the runner produces them.
+
+MemberSummary keeps what the studies use (vote counts, summed probabilities, each member's
+correct answers): O(images x classes) memory whatever the number of members K. MemberLogits
+keeps every member's logits, O(K x images x classes), for the few callers that need them;
+it checks that size against the memory budget before any work starts.
+
+Both receive `add(first_member, logits, first_image)` with logits of shape
+(members in the chunk, images in the batch, classes), members in increasing order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistlab.errors import ConfigError
+from mnistlab.predict import softmax
+
+
+class MemberSummary:
+    """Vote counts, mean probability and per-member accuracy of K members on N images.
+
+    The probabilities are summed member after member in float32, in member order, which is
+    what `np.mean(stacked, axis=0)` does: the result equals averaging the stacked array
+    (tested bit for bit), without ever holding it.
+    """
+
+    def __init__(self, members: int, n_images: int, classes: int = 10, *, labels=None):
+        self.members = members
+        self.counts = np.zeros((n_images, classes), np.int32)
+        self.probability_sum = np.zeros((n_images, classes), np.float32)
+        self.labels = None if labels is None else np.asarray(labels)
+        self.member_correct = np.zeros(members, np.int64)  # right answers of each member
+        self._added = np.zeros(n_images, np.int64)  # members added per image (a check)
+
+    @classmethod
+    def from_logits(cls, member_logits: np.ndarray, *, labels=None) -> MemberSummary:
+        """The summary of logits already in memory: float32 (K, N, C)."""
+        members, n, classes = member_logits.shape
+        summary = cls(members, n, classes, labels=labels)
+        summary.add(0, member_logits, 0)
+        return summary
+
+    def add(self, first_member: int, logits: np.ndarray, first_image: int) -> None:
+        images = slice(first_image, first_image + logits.shape[1])
+        rows = np.arange(logits.shape[1])
+        predictions = logits.argmax(axis=-1)  # (k, n)
+        for prediction in predictions:
+            self.counts[images][rows, prediction] += 1
+        for probabilities in softmax(logits):  # one member at a time: the order of np.mean
+            self.probability_sum[images] += probabilities
+        if self.labels is not None:
+            right = (predictions == self.labels[images]).sum(axis=1)
+            self.member_correct[first_member : first_member + len(logits)] += right
+        self._added[images] += len(logits)
+
+    def _complete(self) -> None:
+        if not np.all(self._added == self.members):
+            raise RuntimeError("the ensemble summary is missing members for some images")
+
+    def vote(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) majority class (ties -> lower class index) and (N,) its vote share."""
+        self._complete()
+        return self.counts.argmax(axis=1), self.counts.max(axis=1) / self.members
+
+    def vote_shares(self) -> np.ndarray:
+        """(N, C) share of members voting for each class."""
+        self._complete()
+        return self.counts / self.members
+
+    def mean_probability(self) -> np.ndarray:
+        """(N, C) the members' softmax probabilities averaged: the ensemble's prediction."""
+        self._complete()
+        return np.true_divide(self.probability_sum, np.float32(self.members))
+
+    def member_accuracy(self) -> np.ndarray:
+        """(K,) accuracy of each member (needs labels)."""
+        if self.labels is None:
+            raise ValueError("member accuracy needs labels: MemberSummary(..., labels=...)")
+        self._complete()
+        return self.member_correct / len(self.labels)
+
+    def split(self, bounds) -> list[MemberSummary]:
+        """Summaries of consecutive image ranges (the sets that were stacked into one run)."""
+        self._complete()
+        parts = []
+        for counts, sums in zip(
+            np.split(self.counts, bounds), np.split(self.probability_sum, bounds), strict=True
+        ):
+            part = MemberSummary(self.members, len(counts), counts.shape[1])
+            part.counts, part.probability_sum = counts, sums
+            part._added[:] = self.members
+            parts.append(part)
+        return parts
+
+
+class MemberLogits:
+    """Every member's logits: float32 (K, N, C), checked against the memory budget first."""
+
+    def __init__(self, members: int, n_images: int, classes: int = 10, *, memory_budget: int):
+        needed = members * n_images * classes * 4
+        if needed > memory_budget:
+            raise ConfigError(
+                f"keeping the logits of {members} members on {n_images} images needs "
+                f"{needed / 2**20:.0f} MiB, over the memory budget of {memory_budget / 2**20:.0f} "
+                "MiB: raise --memory-budget, or use fewer members or images"
+            )
+        self.logits = np.empty((members, n_images, classes), np.float32)
+
+    def add(self, first_member: int, logits: np.ndarray, first_image: int) -> None:
+        members = slice(first_member, first_member + logits.shape[0])
+        self.logits[members, first_image : first_image + logits.shape[1]] = logits
