@@ -21,6 +21,7 @@ LAYERS = [
             "mnistlab.version",
             "mnistlab.errors",
             "mnistlab.progress",
+            "mnistlab.interrupt",
             "mnistlab.runs",
             "mnistlab.datasets",
             "mnistlab.config",
@@ -34,7 +35,10 @@ LAYERS = [
     ("uncertainty", ["mnistlab.uncertainty"]),
     ("studies", ["mnistlab.studies"]),
     ("report", ["mnistlab.report"]),
-    ("entry points", ["mnistlab.bench", "mnistlab.api", "mnistlab.cli", "mnistlab"]),
+    (
+        "entry points",
+        ["mnistlab.bench", "mnistlab.api", "mnistlab.cli", "mnistlab.commands", "mnistlab"],
+    ),
 ]
 
 

@@ -47,8 +47,8 @@ def test_train_quick_writes_model_and_results(synthetic_data, tmp_path, capsys):
     "argv, message",
     [
         (["train", "--activation", "nope"], "unknown activation"),
-        (["train", "--lr", "0"], "learning rate must be > 0"),
-        (["train", "--epochs", "0"], "epochs must be >= 1"),
+        (["train", "--lr", "0"], "learning rate must be a finite number > 0"),
+        (["train", "--epochs", "0"], "epochs must be between 1 and 1,000"),
         (["train", "--hidden", "0"], "hidden units must be >= 1"),
         (["train", "--hidden", "a,b"], "--hidden takes whole numbers"),
     ],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mnistlab import data
-from mnistlab.data.download import download_file
+from mnistlab.data.download import RETRIES_PER_MIRROR, download_file
 from mnistlab.errors import DataError
 
 from synthetic import idx_bytes, patch_checksums
@@ -74,7 +74,7 @@ def test_server_error_is_retried_then_reported(server, labels_file, tmp_path):
     routes[f"/err/{STEM}.gz"] = (500, b"boom")
     with pytest.raises(DataError, match="could not download mnist/t10k-labels-idx1-ubyte.gz"):
         download_file("mnist", STEM, tmp_path, mirrors=[base + "/err/"], retry_delay=0)
-    assert len(requests) == 3
+    assert len(requests) == RETRIES_PER_MIRROR
     assert not (tmp_path / "mnist" / f"{STEM}.gz").exists()
     assert list((tmp_path / "mnist").iterdir()) == []  # nothing half-written
 
@@ -84,3 +84,24 @@ def test_only_corrupt_file_available_gives_data_error(server, labels_file, tmp_p
     routes[f"/bad/{STEM}.gz"] = (200, b"not gzip at all")
     with pytest.raises(DataError, match="SHA-256 mismatch|cannot be read"):
         download_file("mnist", STEM, tmp_path, mirrors=[base + "/bad/"], retry_delay=0)
+
+
+def test_mirrors_variable_points_downloads_at_a_local_mirror(
+    server, labels_file, tmp_path, monkeypatch
+):
+    base, routes, requests = server
+    routes[f"/local/mnist/{STEM}.gz"] = (200, labels_file)
+    monkeypatch.setenv("MNISTLAB_MIRRORS", f"{base}/down/, {base}/local")
+    path = download_file("mnist", STEM, tmp_path, retry_delay=0)
+    assert path.is_file() and requests[-1] == f"/local/mnist/{STEM}.gz"
+    assert all(r.startswith(("/down/", "/local/")) for r in requests)  # no public mirror
+
+
+def test_failed_download_is_one_short_line(server, tmp_path, monkeypatch):
+    base, _, _ = server
+    monkeypatch.setenv("MNISTLAB_MIRRORS", f"{base}/a,{base}/b,{base}/c")
+    with pytest.raises(DataError) as error:
+        download_file("mnist", STEM, tmp_path, retry_delay=0)
+    message = str(error.value)
+    assert "\n" not in message and len(message) < 400
+    assert "from 3 mirror(s)" in message and "MNISTLAB_MIRRORS" in message

@@ -75,8 +75,8 @@ def test_study_from_the_cli_writes_results_figures_and_sections(
     [
         (["dropout", "--p", ""], "--p needs at least one number"),
         (["scoreboard", "--p", ""], "--p needs at least one number"),
-        (["variants", "--seeds", "0"], "--seeds must be >= 1"),
-        (["train", "--quick", "--epochs", "0"], "epochs must be >= 1"),
+        (["variants", "--seeds", "0"], "--seeds must be between 1 and 100"),
+        (["train", "--quick", "--epochs", "0"], "epochs must be between 1 and 1,000"),
     ],
 )
 def test_values_are_checked_before_any_work(synthetic_data, tmp_path, capsys, argv, message):

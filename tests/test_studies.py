@@ -144,7 +144,7 @@ def test_dropout(synthetic_data, tmp_path, capsys):
     [
         (["--p", "1.0"], "--p values must be in [0, 1)"),
         (["--p", "-0.1"], "--p values must be in [0, 1)"),
-        (["--members", "0"], "--members must be >= 1"),
+        (["--members", "0"], "--members must be between 1 and 1,000,000"),
         (["--p", "x"], "--p takes numbers"),
     ],
 )

@@ -83,8 +83,8 @@ def test_validation_split_is_held_out(synthetic_data):
         (lambda: ModelConfig(activation="nope"), "unknown activation"),
         (lambda: ModelConfig(hidden_units=(0,)), "hidden units must be >= 1"),
         (lambda: ModelConfig(dropout=1.0), "dropout rate"),
-        (lambda: TrainConfig(learning_rate=0), "learning rate must be > 0"),
-        (lambda: TrainConfig(epochs=0), "epochs must be >= 1"),
+        (lambda: TrainConfig(learning_rate=0), "learning rate must be a finite number > 0"),
+        (lambda: TrainConfig(epochs=0), "epochs must be between 1 and 1,000"),
         (lambda: TrainConfig(optimizer="lbfgs"), "unknown optimizer"),
     ],
 )

@@ -22,7 +22,15 @@ DEFAULT_OUT = "mnistlab-out"
 
 
 def _context(out, seed, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib):
+    from mnistlab.config import check_memory_budget, check_seed
+    from mnistlab.runs import check_writable
     from mnistlab.studies.context import StudyContext
+    from mnistlab.training import resolve_cache_dir
+
+    check_seed(seed, "seed")
+    check_memory_budget(memory_budget_mib, "memory_budget_mib")
+    check_writable(out, "out")
+    check_writable(resolve_cache_dir(cache_dir), "cache_dir (or $MNISTLAB_CACHE_DIR)")
 
     return StudyContext(
         out=Path(out),

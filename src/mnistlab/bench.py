@@ -270,3 +270,12 @@ def table(r: dict) -> str:
     rows.append(("peak memory (this process)", f"{r['peak_memory_mib']:.0f} MiB", ""))
     width = max(len(a) for a, _, _ in rows)
     return "\n".join(f"{a:{width}s}  {b:>14s}  {c}" for a, b, c in rows)
+
+
+def main(ctx, *, with_report: bool = True) -> int:
+    """Run, print the table, write OUT/bench/bench.json."""
+    results = run(ctx, with_report=with_report)
+    path = write_results(results, ctx.out)
+    print(table(results))
+    print(f"wrote {path}")
+    return 0

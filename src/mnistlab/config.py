@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 from mnistlab.datasets import DATASETS as _CATALOG
@@ -25,15 +26,48 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+# Ranges that make sense. Upper bounds keep a typo from becoming an allocation error or a
+# week-long run: they are far above anything the studies need.
+TRAIN_IMAGES = 60_000  # both data sets' training split
+MAX_HIDDEN_UNITS = 65_536  # a 784 x 65,536 layer with Adam's state: about 0.8 GB
+MAX_EPOCHS = 1000
+MAX_MEMBERS = 1_000_000  # streamed, so memory does not grow with it; time does
+SEED_LIMIT = 2**32  # NumPy's and JAX's seeds are unsigned 32-bit
+
+
 def check_fraction(values, name: str = "--p") -> None:
     """Dropout fractions: each in [0, 1) (p = 1 would drop every weight)."""
     for p in values:
-        _check(0.0 <= p < 1.0, f"{name} values must be in [0, 1), got {p}")
+        _check(0.0 <= p < 1.0, f"{name} values must be in [0, 1), got {p}")  # NaN fails too
 
 
-def check_at_least(value, minimum: int, name: str) -> None:
-    if value is not None:
+def check_at_least(value, minimum: int, name: str, maximum: int | None = None) -> None:
+    """A whole number option in [minimum, maximum] (None: not given, nothing to check)."""
+    if value is None:
+        return
+    _check(
+        isinstance(value, int) and not isinstance(value, bool),
+        f"{name} must be a whole number, got {value!r}",
+    )
+    if maximum is None:
         _check(value >= minimum, f"{name} must be >= {minimum}, got {value}")
+    else:
+        _check(
+            minimum <= value <= maximum,
+            f"{name} must be between {minimum} and {maximum:,}, got {value:,}",
+        )
+
+
+def check_seed(seed, name: str = "--seed") -> None:
+    check_at_least(seed, 0, name, SEED_LIMIT - 1)
+
+
+def check_memory_budget(mib, name: str = "--memory-budget") -> None:
+    """MiB an ensemble call may use: a finite number, at least 1."""
+    _check(
+        isinstance(mib, (int, float)) and math.isfinite(mib) and mib >= 1,
+        f"{name} is MiB, a number >= 1 (e.g. 1024), got {mib}",
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,10 @@ class ModelConfig:
             all(h >= 1 for h in self.hidden_units),
             f"hidden units must be >= 1, got {list(self.hidden_units)}",
         )
+        _check(
+            all(h <= MAX_HIDDEN_UNITS for h in self.hidden_units),
+            f"hidden units must be at most {MAX_HIDDEN_UNITS:,}, got {list(self.hidden_units)}",
+        )
         _check(0.0 <= self.dropout < 1.0, f"dropout rate must be in [0, 1), got {self.dropout}")
 
 
@@ -79,15 +117,23 @@ class TrainConfig:
             self.optimizer in OPTIMIZERS,
             f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}",
         )
-        _check(self.learning_rate > 0, f"learning rate must be > 0, got {self.learning_rate}")
-        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
-        _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
         _check(
-            self.train_size is None or self.train_size >= 1,
-            f"train size must be >= 1, got {self.train_size}",
+            math.isfinite(self.learning_rate) and self.learning_rate > 0,
+            f"learning rate must be a finite number > 0, got {self.learning_rate}",
+        )
+        check_at_least(self.epochs, 1, "epochs", MAX_EPOCHS)
+        check_at_least(self.batch_size, 1, "batch size", TRAIN_IMAGES)
+        check_at_least(self.train_size, 1, "train size", TRAIN_IMAGES)
+        check_at_least(self.validation_size, 0, "validation size", TRAIN_IMAGES - 1)
+        images = self.train_size or TRAIN_IMAGES
+        _check(
+            self.validation_size < images,
+            f"validation size {self.validation_size} leaves no training images out of {images}",
         )
         _check(
-            self.validation_size >= 0, f"validation size must be >= 0, got {self.validation_size}"
+            self.batch_size <= images - self.validation_size,
+            f"batch size {self.batch_size} is larger than the {images - self.validation_size} "
+            "training images: choose a smaller --batch-size",
         )
 
 
@@ -105,6 +151,7 @@ class RunSpec:
             self.dataset in DATASETS,
             f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}",
         )
+        check_seed(self.seed, "seed")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -167,8 +214,10 @@ def profile(quick: bool) -> Profile:
 
 def parse_floats(text: str, name: str = "--p") -> tuple[float, ...]:
     """'0.01,0.2' -> (0.01, 0.2)."""
+    parts = [v.strip() for v in str(text).split(",")]
+    _check(all(parts) or parts == [""], f"{name} has an empty value between commas: {text!r}")
     try:
-        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+        values = tuple(float(v) for v in parts if v)
     except ValueError:
         raise ConfigError(
             f"{name} takes numbers separated by commas (e.g. 0.01,0.2), got {text!r}"
@@ -179,8 +228,13 @@ def parse_floats(text: str, name: str = "--p") -> tuple[float, ...]:
 
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'128' -> (128,); '256,128' -> (256, 128)."""
+    parts = [part.strip() for part in str(text).split(",")]
+    _check(
+        all(parts),
+        f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}",
+    )
     try:
-        units = tuple(int(part) for part in str(text).split(",") if part.strip())
+        units = tuple(int(part) for part in parts)
     except ValueError:
         raise ConfigError(
             f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}"

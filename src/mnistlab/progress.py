@@ -6,6 +6,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from mnistlab import interrupt
+
 _quiet = False
 
 
@@ -20,13 +22,14 @@ def enabled() -> bool:
 
 def say(message: str) -> None:
     """A status line for the user (stderr, so stdout stays clean for summaries)."""
+    interrupt.check()  # progress points are safe points to act on a pending Ctrl-C
     if not _quiet:
         print(message, file=sys.stderr, flush=True)
 
 
 class _NullTask:
     def advance(self, amount: float = 1, **fields) -> None:
-        pass
+        interrupt.check()
 
 
 class _RichTask:
@@ -34,6 +37,7 @@ class _RichTask:
         self._progress, self._id = progress, task_id
 
     def advance(self, amount: float = 1, **fields) -> None:
+        interrupt.check()
         status = "  ".join(
             f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items()
         )

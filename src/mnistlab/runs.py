@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -21,8 +23,10 @@ def atomic_path(path: Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The writer's process id is in the name, so a later run can tell a leftover of a killed
+    # run (removed by clean_temporaries) from a file a live run is writing.
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+        prefix=f"{temporary_prefix(path.name)}", suffix=".tmp" + path.suffix, dir=path.parent
     )
     os.close(fd)
     try:
@@ -31,6 +35,58 @@ def atomic_path(path: Path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def temporary_prefix(name: str) -> str:
+    """The start of a temporary name for `name` in this process: '.NAME.PID.'."""
+    return f".{name}.{os.getpid()}."
+
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[^.]+(\.tmp|$)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_temporaries(folder: Path) -> int:
+    """Remove temporary files and folders in `folder` left by runs that no longer exist
+    (a SIGKILL or power cut mid-write). Returns how many were removed."""
+    removed = 0
+    if not Path(folder).is_dir():
+        return 0
+    for entry in Path(folder).iterdir():
+        match = _TEMPORARY.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def check_writable(folder, option: str) -> Path:
+    """Make sure `folder` exists and can take new files, before any work starts."""
+    from mnistlab.errors import UserError
+
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=temporary_prefix("write-test"), dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(
+            f"{option} {folder} cannot be written ({exc.strerror or exc}): choose another {option}"
+        ) from None
+    return folder
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -1,10 +1,17 @@
-"""Download a missing IDX file from the public mirrors, verify it, move it into place atomically."""
+"""Download a missing IDX file from the public mirrors, verify it, move it into place atomically.
+
+MNISTLAB_MIRRORS (comma-separated base URLs) replaces the public mirrors, for a local mirror
+or one reachable through a proxy: it must hold <base>/<dataset>/<stem>.gz, the layout of a
+data directory (so a copy of one, served over HTTP, is a mirror).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -14,8 +21,8 @@ from mnistlab.datasets import info
 from mnistlab.errors import DataError
 from mnistlab.runs import atomic_path
 
-RETRIES_PER_MIRROR = 3
-TIMEOUT_SECONDS = 30
+RETRIES_PER_MIRROR = 2  # a mirror that fails twice is skipped: the next one is tried
+TIMEOUT_SECONDS = 20
 CHUNK = 1 << 16
 
 
@@ -29,12 +36,20 @@ def _fetch(url: str, destination: Path, description: str) -> None:
                 bar.advance(len(chunk))
 
 
+def mirrors_for(dataset: str) -> tuple[str, ...]:
+    """Base URLs holding <stem>.gz of `dataset`: MNISTLAB_MIRRORS if set, else the public ones."""
+    configured = [m.strip() for m in os.environ.get("MNISTLAB_MIRRORS", "").split(",")]
+    if any(configured):
+        return tuple(f"{m.rstrip('/')}/{dataset}/" for m in configured if m)
+    return info(dataset).mirrors
+
+
 def download_file(
-    dataset: str, stem: str, data_dir: Path, *, mirrors=None, retry_delay: float = 1.0
+    dataset: str, stem: str, data_dir: Path, *, mirrors=None, retry_delay: float = 0.5
 ) -> Path:
-    """Fetch STEM.gz into DATA_DIR/DATASET/, trying each mirror a few times; verify the SHA-256."""
+    """Fetch STEM.gz into DATA_DIR/DATASET/, trying each mirror twice; verify the SHA-256."""
     meta = info(dataset)
-    mirrors = tuple(mirrors or meta.mirrors)
+    mirrors = tuple(mirrors or mirrors_for(dataset))
     target = Path(data_dir) / dataset / f"{stem}.gz"
     failures: dict[str, str] = {}  # mirror -> its last error
     for base in mirrors:
@@ -51,22 +66,29 @@ def download_file(
                     parse_idx(data, name=url)
                 progress.say(f"downloaded {url} -> {target}")
                 return target
-            except _BadContent as exc:
-                failures[base] = f"{url}: {exc}"
-                break
-            except DataError as exc:
-                failures[base] = f"{url}: {exc}"
+            except (_BadContent, DataError) as exc:
+                failures[base] = str(exc)[:80]
                 break
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                failures[base] = f"{url} ({attempt} tries): {exc}"
+                failures[base] = _reason(exc)
                 if isinstance(exc, urllib.error.HTTPError) and exc.code == 404:
                     break
                 if attempt < RETRIES_PER_MIRROR:
                     time.sleep(retry_delay * attempt)
+    host, reason = next(reversed(failures.items()), ("", "no mirror given"))
     raise DataError(
-        f"could not download {dataset}/{stem}.gz from any mirror ({'; '.join(failures.values())}); "
-        f"copy the file into {target.parent} by hand or set --data-dir / MNISTLAB_DATA_DIR"
+        f"could not download {dataset}/{stem}.gz from {len(mirrors)} mirror(s) (last, "
+        f"{urllib.parse.urlsplit(host).netloc}: {reason}); put the file in {target.parent}, "
+        "or set MNISTLAB_DATA_DIR or MNISTLAB_MIRRORS"
     )
+
+
+def _reason(exc: Exception) -> str:
+    """Why a request failed, in a few words."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    reason = getattr(exc, "reason", exc)
+    return (getattr(reason, "strerror", None) or str(reason))[:80]
 
 
 class _BadContent(Exception):

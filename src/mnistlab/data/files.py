@@ -36,6 +36,11 @@ def find_file(data_dir: Path, dataset: str, stem: str) -> Path | None:
     for candidate in (data_dir / dataset / f"{stem}.gz", data_dir / dataset / stem):
         if candidate.is_file():
             return candidate
+        if candidate.exists():
+            raise DataError(
+                f"{candidate} is a {'folder' if candidate.is_dir() else 'special file'}, not a "
+                "data file: remove it and run 'mnistlab data --download'"
+            )
     return None
 
 

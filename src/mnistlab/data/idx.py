@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import struct
 import zlib
 from functools import lru_cache
@@ -41,8 +42,13 @@ def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
             "the file is not an MNIST-style IDX file: replace it or run 'mnistlab data --download'"
         )
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(
+            f"{name}: the IDX header needs {header} bytes for {ndim} dimensions but the file has "
+            f"{len(data)}; it is truncated: delete it and run 'mnistlab data --download'"
+        )
     dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)  # Python integers: huge dimensions cannot overflow
     if len(data) != expected:
         raise DataError(
             f"{name}: IDX header promises {expected} bytes for shape {dims} but the file has {len(data)}; "
@@ -54,13 +60,15 @@ def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
 @lru_cache(maxsize=16)
 def verified_array_cached(path: str, mtime_ns: int, size: int, sha256: str) -> np.ndarray:
     data = read_bytes(Path(path))
+    # The header first: a wrong magic number or a short file is named as what it is, not
+    # reported as a hash mismatch. The hash then catches any change to the pixels or labels.
+    array = parse_idx(data, name=path)
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise DataError(
             f"{path}: SHA-256 {digest[:12]}... does not match the published {sha256[:12]}...; "
             "the file is corrupt or not the original: delete it and run 'mnistlab data --download'"
         )
-    array = parse_idx(data, name=path)
     array.flags.writeable = False
     return array
 

@@ -14,10 +14,10 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mnistlab import progress
+from mnistlab import interrupt, progress
 from mnistlab.data import file_checksums
 from mnistlab.report.render import render_html, render_markdown
-from mnistlab.runs import environment, write_json, write_text
+from mnistlab.runs import clean_temporaries, environment, write_json, write_text
 from mnistlab.studies import registry
 from mnistlab.studies.context import StudyContext, get_models
 from mnistlab.training import is_cached
@@ -61,6 +61,7 @@ def run_studies(ctx: StudyContext, plan) -> tuple[dict, dict]:
     ctx = replace(ctx, retrain=False, reuse=ctx.reuse and not ctx.retrain)
     documents = {}
     for study, options in plan:
+        interrupt.check()
         progress.say(f"report: {study.name} ...")
         start = time.perf_counter()
         documents[study.name] = study.run(ctx, options)
@@ -75,6 +76,8 @@ def run(ctx: StudyContext, plan=None) -> dict:
     documents, seconds = run_studies(ctx, plan)
     out = Path(ctx.out)
     report_dir = out / "report"
+    for folder in (report_dir, report_dir / "figures"):
+        clean_temporaries(folder)
     sections = [
         section
         for study, _ in plan

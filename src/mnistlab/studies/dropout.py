@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import plots, progress
-from mnistlab.config import ARCHITECTURES, check_at_least, check_fraction, parse_floats
+from mnistlab.config import (
+    ARCHITECTURES,
+    MAX_MEMBERS,
+    check_at_least,
+    check_fraction,
+    parse_floats,
+)
 from mnistlab.predict import predict_logits
 from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct
 from mnistlab.studies.confidence import right_wrong_stats
@@ -45,7 +51,7 @@ class DropoutOptions:
     def __post_init__(self):
         object.__setattr__(self, "p", tuple(float(p) for p in self.p))
         check_fraction(self.p)
-        check_at_least(self.members, 1, "--members")
+        check_at_least(self.members, 1, "--members", MAX_MEMBERS)
 
 
 def model_specs(ctx: StudyContext, options: DropoutOptions) -> list:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.config import check_at_least, check_fraction, parse_floats
+from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
 from mnistlab.datasets import other
 from mnistlab.predict import predict_logits
 from mnistlab.studies import scoreboard_views
@@ -58,9 +58,9 @@ class ScoreboardOptions:
     def __post_init__(self):
         object.__setattr__(self, "p", tuple(float(p) for p in self.p))
         check_fraction(self.p)
-        check_at_least(self.members, 1, "--members")
-        check_at_least(self.ensemble_size, 1, "--ensemble-size")
-        check_at_least(self.bootstrap, 10, "--bootstrap")
+        check_at_least(self.members, 1, "--members", MAX_MEMBERS)
+        check_at_least(self.ensemble_size, 1, "--ensemble-size", 100)
+        check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
 
     def resolved(self, ctx: StudyContext) -> dict:
         """Every size, with the profile's where the user gave none."""

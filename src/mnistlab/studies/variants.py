@@ -28,7 +28,7 @@ class VariantsOptions:
     seeds: int = option(1, "train every variant with N seeds; report mean ± std", type=int)
 
     def __post_init__(self):
-        check_at_least(self.seeds, 1, "--seeds")
+        check_at_least(self.seeds, 1, "--seeds", 100)
 
     def variants(self) -> list[Variant]:
         return load_grid(self.grid) if self.grid else default_grid(self.datasets)

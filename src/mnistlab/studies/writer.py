@@ -12,7 +12,7 @@ import json
 import time
 
 from mnistlab.data import data_checksum, file_checksums
-from mnistlab.runs import environment, read_json, save_figure, write_json
+from mnistlab.runs import clean_temporaries, environment, read_json, save_figure, write_json
 from mnistlab.studies.context import StudyContext
 from mnistlab.version import __version__
 
@@ -23,6 +23,7 @@ class StudyWriter:
     def __init__(self, ctx: StudyContext, study: str, options: dict, datasets: tuple[str, ...]):
         self.ctx, self.study, self.options, self.datasets = ctx, study, options, datasets
         self.folder = ctx.folder(study)
+        clean_temporaries(self.folder)  # leftovers of a run killed mid-write
         self.figures: dict[str, str] = {}
         self.start = time.perf_counter()
         self.fingerprint = hashlib.sha256(
@@ -47,7 +48,9 @@ class StudyWriter:
             return None
         try:
             document = read_json(path)
-        except ValueError:
+        except (ValueError, OSError):
+            return None
+        if not isinstance(document, dict):  # damaged or foreign: recompute
             return None
         if document.get("fingerprint") != self.fingerprint:
             return None

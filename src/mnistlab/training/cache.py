@@ -5,16 +5,27 @@ A damaged entry (unreadable model or meta) is reported and retrained, never fata
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from mnistlab import progress
 from mnistlab.config import RunSpec
 from mnistlab.data import data_checksum, default_cache_root
-from mnistlab.runs import atomic_path, environment, read_json, write_json
+from mnistlab.runs import (
+    atomic_path,
+    clean_temporaries,
+    environment,
+    read_json,
+    temporary_prefix,
+    to_jsonable,
+    write_json,
+)
 
 
 @dataclass
@@ -43,23 +54,43 @@ def is_cached(spec: RunSpec, *, cache_dir=None) -> bool:
     return (cache_folder(spec, cache_dir) / "meta.json").is_file()
 
 
+def weights_sha256(model) -> str:
+    """A checksum of every weight of a model, in layer order."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
 def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
+    """The cached model of `spec`, or None (after one line saying why) if the entry is missing,
+    damaged, made for another spec, or its weights are not the ones it recorded."""
     import keras
 
     if not (folder / "meta.json").is_file():
         return None
     try:
+        meta = read_json(folder / "meta.json")
         model = keras.saving.load_model(folder / "model.keras", compile=False)
-        return TrainedModel(spec, model, read_json(folder / "meta.json"), folder, from_cache=True)
     except Exception as exc:  # a damaged cache entry is retrained, not fatal
-        progress.say(f"cache entry {folder} unreadable ({exc}); retraining")
+        progress.say(f"cache entry {folder} cannot be read ({type(exc).__name__}); retraining")
         return None
+    if not isinstance(meta, dict) or meta.get("config") != to_jsonable(spec.to_dict()):
+        problem = "was made for another model or seed"
+    elif meta.get("weights_sha256") != weights_sha256(model):
+        problem = "holds weights other than the ones it recorded (replaced or damaged)"
+    else:
+        return TrainedModel(spec, model, meta, folder, from_cache=True)
+    progress.say(f"cache entry {folder} {problem}; retraining")
+    return None
 
 
 def store(folder: Path, model, meta: dict) -> None:
     """Write model + meta into a temporary folder, then rename it into place (atomic)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    clean_temporaries(folder.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(folder.name), dir=folder.parent))
+    meta["weights_sha256"] = weights_sha256(model)  # checked on every load
     try:
         model.save(tmp / "model.keras")
         write_json(tmp / "meta.json", meta)
@@ -72,6 +103,7 @@ def store(folder: Path, model, meta: dict) -> None:
 
 def export(trained: TrainedModel, folder: Path) -> Path:
     """Copy a cached model and its results (with provenance) into `folder`, each file atomically."""
+    clean_temporaries(Path(folder))
     with atomic_path(Path(folder) / "model.keras") as tmp:
         shutil.copyfile(trained.path / "model.keras", tmp)
     results = {**trained.meta, "environment": environment(), "cache": str(trained.path)}

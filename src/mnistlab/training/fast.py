@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from mnistlab import interrupt
 from mnistlab.config import ModelConfig
 from mnistlab.models import build_model, make_optimizer
 
@@ -121,6 +122,7 @@ def fit_fast(
         history.append(
             {"epoch": epoch + 1, "loss": loss, "acc": acc, "seconds": time.perf_counter() - start}
         )
+        interrupt.check()  # Ctrl-C stops a worker thread here, between epochs
         if on_epoch:
             on_epoch(history[-1])
     assign_state(model, state)

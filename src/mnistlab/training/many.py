@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,15 +151,33 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_in_threads(tasks, workers: int) -> None:
-    """Run callables on `workers` threads (XLA releases the GIL while a compiled epoch runs)."""
+def completed_in_threads(tasks, workers: int):
+    """Run callables on `workers` threads (XLA releases the GIL while a compiled epoch runs)
+    and yield each one's index as soon as it finishes; a worker's error is raised here.
+
+    On Ctrl-C, tasks not started are cancelled and running ones stop at their next epoch
+    (interrupt.check), so the pool is joined in about a second, never left running.
+    """
     if workers <= 1:
-        for task in tasks:
+        for index, task in enumerate(tasks):
             task()
+            yield index
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()  # re-raise a worker's error here
+        futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                future.result()
+                yield futures[future]
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def run_in_threads(tasks, workers: int) -> None:
+    """Run callables on `workers` threads until all have finished."""
+    for _ in completed_in_threads(tasks, workers):
+        pass
 
 
 def train_many(
@@ -200,11 +218,13 @@ def train_many(
             else f"{len(jobs)} models, {workers} at a time"
         )
         with progress.task(f"train {label}", sum(job.spec.train.epochs for _, job in jobs)) as bar:
-            run_in_threads([lambda job=job: _fit(job, bar) for _, job in jobs], workers)
-        for i, job in jobs:
-            meta = _finish(job, data_dir, workers)
-            store(job.folder, job.model, meta)
-            results[i] = TrainedModel(job.spec, job.model, meta, job.folder, from_cache=False)
+            tasks = [lambda job=job: _fit(job, bar) for _, job in jobs]
+            for index in completed_in_threads(tasks, workers):
+                i, job = jobs[index]
+                meta = _finish(job, data_dir, workers)
+                # Cached as soon as it is trained: an interrupted run keeps its finished models.
+                store(job.folder, job.model, meta)
+                results[i] = TrainedModel(job.spec, job.model, meta, job.folder, from_cache=False)
     for i, spec in enumerate(specs):  # duplicates of a spec trained in this call
         if results[i] is None:
             results[i] = train(spec, data_dir=data_dir, cache_dir=cache_dir)

@@ -16,6 +16,8 @@ import weakref
 
 import numpy as np
 
+from mnistlab import interrupt
+
 DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -126,6 +128,7 @@ def run_members(
             sink.add(start, np.asarray(result)[: len(ids), : len(x)], begin)
         if progress_task is not None:
             progress_task.advance(len(ids))
+        interrupt.check()
     return sink.logits if keep_all else sink
 
 

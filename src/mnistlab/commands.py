@@ -1,0 +1,144 @@
+"""What each command does with its parsed arguments (the flags themselves are in cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mnistlab.config import DATASETS
+
+DATA_FIX = "run 'mnistlab data --download' (or set --data-dir)"
+
+
+def _spec_from_args(args):
+    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, check_seed, parse_hidden, profile
+
+    check_seed(args.seed)
+
+    model = ModelConfig(
+        arch=args.arch,
+        hidden_units=parse_hidden(args.hidden),
+        activation=args.activation,
+        dropout=args.dropout,
+    )
+    train = TrainConfig(  # checked as given, before --quick shrinks it
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        train_size=args.train_size,
+    )
+    return RunSpec(
+        dataset=args.dataset, model=model, train=profile(args.quick).apply(train), seed=args.seed
+    )
+
+
+def check_folders(args) -> None:
+    """--out and the model cache must take files: checked before any work starts."""
+    from mnistlab.runs import check_writable
+    from mnistlab.training import resolve_cache_dir
+
+    check_writable(args.out, "--out")
+    check_writable(resolve_cache_dir(args.cache_dir), "--cache-dir (or $MNISTLAB_CACHE_DIR)")
+
+
+def context_from_args(args, *, reuse: bool = False):
+    from mnistlab.config import check_memory_budget, check_seed
+    from mnistlab.studies.context import StudyContext
+
+    check_seed(args.seed)
+    check_memory_budget(getattr(args, "memory_budget", 1024))
+    check_folders(args)
+
+    return StudyContext(
+        out=Path(args.out),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+        quick=args.quick,
+        retrain=args.retrain,
+        reuse=reuse,
+        memory_budget=int(getattr(args, "memory_budget", 1024) * 2**20),
+    )
+
+
+def _options_from_args(study, args):
+    from mnistlab.studies.study import option_fields
+
+    values = {}
+    for f in option_fields(study.options):
+        if hasattr(args, f.name):
+            parse = f.metadata["option"]["parse"]
+            value = getattr(args, f.name)
+            values[f.name] = parse(value) if parse else value
+    return study.options(**values)
+
+
+def cmd_study(args) -> int:
+    """Every study's handler: options checked first, then run, then its summary printed."""
+    study = args.study
+    options = _options_from_args(study, args)
+    document = study.run(context_from_args(args), options)
+    print(
+        f"{document['study']}: wrote {len(document['figures'])} figure(s) and results.json "
+        f"in {document['seconds']:.1f} s"
+    )
+    for line in document["summary"]:
+        print(f"  {line}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from mnistlab.report import pipeline
+
+    result = pipeline.run(context_from_args(args, reuse=True))
+    folder = result["folder"]
+    print(
+        f"report: wrote {folder}/index.html, report.md and results.json in {result['seconds']:.1f} s"
+    )
+    for name, seconds in result["meta"]["study_seconds"].items():
+        reused = result["meta"]["reused"].get(name)
+        print(f"  {name:11s} {seconds:6.1f} s{'  (reused)' if reused else ''}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from mnistlab import bench
+
+    return bench.main(context_from_args(args), with_report=not args.no_report)
+
+
+def cmd_data(args) -> int:
+    from mnistlab.data import check_all, resolve_data_dir
+
+    root = resolve_data_dir(args.data_dir)
+    print(f"data directory: {root}")
+    statuses = check_all(root, [args.dataset] if args.dataset else DATASETS, args.download)
+    for status in statuses:
+        where = status.path or root / status.dataset / f"{status.stem}.gz"
+        print(f"  {status.state:8s} {status.dataset}/{status.stem}  {where}")
+        if status.state != "ok":
+            print(f"           {status.detail}")
+    if bad := sum(status.state != "ok" for status in statuses):
+        print(f"{bad} file(s) missing or corrupt: {DATA_FIX}", file=sys.stderr)
+        return 2
+    print("all files verified (SHA-256 of the decompressed IDX bytes matches the published value)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from mnistlab.training import export, train
+
+    spec = _spec_from_args(args)
+    check_folders(args)
+    trained = train(spec, data_dir=args.data_dir, cache_dir=args.cache_dir, retrain=args.retrain)
+    meta = trained.meta
+    folder = export(trained, Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")
+    source = "loaded from cache" if trained.from_cache else "trained"
+    print(f"{spec.describe()} ({source})")
+    print(
+        f"  train accuracy {meta['train/acc']:.4f}   test accuracy {meta['test/acc']:.4f}   "
+        f"{meta['seconds_per_epoch']:.2f} s/epoch"
+    )
+    print(f"  wrote {folder}/model.keras and results.json")
+    return 0

@@ -1,0 +1,65 @@
+"""Cache entries are verified: a model of another seed, another spec or a damaged file is found
+out in one line and retrained, never silently used."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from mnistlab import progress
+from mnistlab.cli import main
+from mnistlab.config import ModelConfig, RunSpec, TrainConfig
+from mnistlab.training import train
+
+
+def spec(seed: int) -> RunSpec:
+    return RunSpec("mnist", ModelConfig(hidden_units=(8,)), TrainConfig(epochs=1), seed=seed)
+
+
+@pytest.fixture
+def two_models(synthetic_data):
+    progress.set_quiet(False)
+    return train(spec(0)), train(spec(1))
+
+
+def test_model_file_of_another_seed_is_retrained(two_models, capsys):
+    first, second = two_models
+    original = first.model.get_weights()
+    shutil.copyfile(second.path / "model.keras", first.path / "model.keras")
+    capsys.readouterr()
+    again = train(spec(0))
+    assert not again.from_cache
+    assert "holds weights other than the ones it recorded" in capsys.readouterr().err
+    for got, want in zip(again.model.get_weights(), original, strict=True):
+        np.testing.assert_array_equal(got, want)  # retrained: the same seed, the same weights
+    assert train(spec(0)).from_cache  # and the entry is whole again
+
+
+def test_entry_made_for_another_spec_is_retrained(two_models, capsys):
+    first, _ = two_models
+    meta = json.loads((first.path / "meta.json").read_text())
+    meta["config"]["seed"] = 7
+    (first.path / "meta.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert not train(spec(0)).from_cache
+    assert "was made for another model or seed" in capsys.readouterr().err
+
+
+def test_truncated_model_file_is_retrained(two_models, capsys):
+    first, _ = two_models
+    model_file = first.path / "model.keras"
+    model_file.write_bytes(model_file.read_bytes()[:500])
+    capsys.readouterr()
+    assert not train(spec(0)).from_cache
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", ["null", "[1, 2]", "{", ""])
+def test_damaged_study_results_are_recomputed(content, synthetic_data, tmp_path):
+    out = tmp_path / "out"
+    assert main(["--quiet", "cross", "--quick", "--out", str(out)]) == 0
+    (out / "cross" / "results.json").write_text(content)
+    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    assert json.loads((out / "cross" / "results.json").read_text())["study"] == "cross"
