@@ -55,6 +55,24 @@ def test_truncated_gzip_is_a_data_error(tmp_path, monkeypatch):
         data.load_split("mnist", "test", tmp_path, download=False)
 
 
+def test_wrong_header_is_named_before_the_hash(tmp_path, monkeypatch):
+    """A file with a wrong magic number also fails the hash; the header is the real problem."""
+    sums = write_dataset(tmp_path, "mnist", n_train=20, n_test=10)
+    patch_checksums(monkeypatch, "mnist", sums)
+    path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[2] = 0x0D  # magic 0x00000d01: not an IDX file
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="wrong IDX magic number"):
+        data.load_split("mnist", "test", tmp_path, download=False)
+
+
+def test_folder_where_a_file_should_be(tmp_path):
+    (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").mkdir(parents=True)
+    with pytest.raises(DataError, match="is a folder, not a data file"):
+        data.load_split("mnist", "test", tmp_path, download=False)
+
+
 def test_missing_file_without_download_says_what_to_do(tmp_path):
     with pytest.raises(DataError, match="mnistlab data --download"):
         data.load_split("mnist", "test", tmp_path / "nowhere", download=False)

@@ -148,11 +148,10 @@ INTERRUPTED = "mnistlab: interrupted; finished work is saved, run the same comma
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    progress.set_quiet(args.quiet)
     try:
-        with interrupt.handled():
+        with interrupt.handled():  # first: building the parser imports every study
+            args = build_parser().parse_args(argv)
+            progress.set_quiet(args.quiet)
             code = args.func(args)
             interrupt.check()  # an interrupt swallowed somewhere still ends the run with 130
             return code

@@ -32,6 +32,10 @@ def atomic_path(path: Path):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None:  # a full disk mid-write: say which file could not be written
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -104,8 +104,12 @@ def store(folder: Path, model, meta: dict) -> None:
 def export(trained: TrainedModel, folder: Path) -> Path:
     """Copy a cached model and its results (with provenance) into `folder`, each file atomically."""
     clean_temporaries(Path(folder))
-    with atomic_path(Path(folder) / "model.keras") as tmp:
-        shutil.copyfile(trained.path / "model.keras", tmp)
+    target = Path(folder) / "model.keras"
+    with atomic_path(target) as tmp:
+        try:
+            shutil.copyfile(trained.path / "model.keras", tmp)
+        except OSError as exc:  # name the file that could not be written, not the source
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
     results = {**trained.meta, "environment": environment(), "cache": str(trained.path)}
     write_json(Path(folder) / "results.json", results)
     return Path(folder)
