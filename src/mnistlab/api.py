@@ -22,25 +22,18 @@ DEFAULT_OUT = "mnistlab-out"
 
 
 def _context(out, seed, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib):
-    from mnistlab.config import check_memory_budget, check_seed
-    from mnistlab.runs import check_writable
     from mnistlab.studies.context import StudyContext
-    from mnistlab.training import resolve_cache_dir
 
-    check_seed(seed, "seed")
-    check_memory_budget(memory_budget_mib, "memory_budget_mib")
-    check_writable(out, "out")
-    check_writable(resolve_cache_dir(cache_dir), "cache_dir (or $MNISTLAB_CACHE_DIR)")
-
-    return StudyContext(
-        out=Path(out),
-        data_dir=None if data_dir is None else str(data_dir),
-        cache_dir=None if cache_dir is None else str(cache_dir),
+    return StudyContext.checked(
+        out=out,
         seed=seed,
         quick=quick,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
         retrain=retrain,
         reuse=reuse,
-        memory_budget=int(memory_budget_mib * 2**20),
+        memory_budget_mib=memory_budget_mib,
+        spell=lambda name: "memory_budget_mib" if name == "memory_budget" else name,
     )
 
 

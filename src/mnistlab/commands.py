@@ -33,32 +33,20 @@ def _spec_from_args(args):
     )
 
 
-def check_folders(args) -> None:
-    """--out and the model cache must take files: checked before any work starts."""
-    from mnistlab.runs import check_writable
-    from mnistlab.training import resolve_cache_dir
-
-    check_writable(args.out, "--out")
-    check_writable(resolve_cache_dir(args.cache_dir), "--cache-dir (or $MNISTLAB_CACHE_DIR)")
-
-
 def context_from_args(args, *, reuse: bool = False):
-    from mnistlab.config import check_memory_budget, check_seed
+    """The study context of a command, its values checked, errors naming the flags."""
     from mnistlab.studies.context import StudyContext
 
-    check_seed(args.seed)
-    check_memory_budget(getattr(args, "memory_budget", 1024))
-    check_folders(args)
-
-    return StudyContext(
-        out=Path(args.out),
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
+    return StudyContext.checked(
+        out=args.out,
         seed=args.seed,
         quick=args.quick,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
         retrain=args.retrain,
         reuse=reuse,
-        memory_budget=int(getattr(args, "memory_budget", 1024) * 2**20),
+        memory_budget_mib=getattr(args, "memory_budget", 1024),
+        spell=lambda name: "--" + name.replace("_", "-"),
     )
 
 
@@ -130,7 +118,7 @@ def cmd_train(args) -> int:
     from mnistlab.training import export, train
 
     spec = _spec_from_args(args)
-    check_folders(args)
+    context_from_args(args)  # --seed, --out and the cache checked before training
     trained = train(spec, data_dir=args.data_dir, cache_dir=args.cache_dir, retrain=args.retrain)
     meta = trained.meta
     folder = export(trained, Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")

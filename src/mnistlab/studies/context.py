@@ -28,6 +28,44 @@ class StudyContext:
         1 << 30
     )  # bytes an ensemble evaluation may use per call (results do not depend on it)
 
+    @classmethod
+    def checked(
+        cls,
+        *,
+        out,
+        seed: int = 0,
+        quick: bool = False,
+        data_dir=None,
+        cache_dir=None,
+        retrain: bool = False,
+        reuse: bool = False,
+        memory_budget_mib: float = 1024,
+        spell=str,
+    ) -> StudyContext:
+        """A context whose values are checked before any work starts: the seed's range, the
+        memory budget, and that the output and cache folders take files. `spell(name)` is how
+        the caller's users write an option in an error message ('--seed' on the command line)."""
+        from mnistlab.config import check_memory_budget, check_seed
+        from mnistlab.runs import check_writable
+        from mnistlab.training import resolve_cache_dir
+
+        check_seed(seed, spell("seed"))
+        check_memory_budget(memory_budget_mib, spell("memory_budget"))
+        check_writable(out, spell("out"))
+        check_writable(
+            resolve_cache_dir(cache_dir), f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)"
+        )
+        return cls(
+            out=Path(out),
+            data_dir=None if data_dir is None else str(data_dir),
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            seed=seed,
+            quick=quick,
+            retrain=retrain,
+            reuse=reuse,
+            memory_budget=int(memory_budget_mib * 2**20),
+        )
+
     @property
     def profile(self) -> Profile:
         """Sizes of this run: the full exercise, or the --quick smoke run."""

@@ -137,17 +137,3 @@ def vote(member_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from mnistlab.uncertainty.members import MemberSummary
 
     return MemberSummary.from_logits(member_logits).vote()
-
-
-def vote_counts(member_logits: np.ndarray) -> np.ndarray:
-    """(N, C) number of members voting for each class."""
-    from mnistlab.uncertainty.members import MemberSummary
-
-    return MemberSummary.from_logits(member_logits).counts
-
-
-def mean_probability(member_logits: np.ndarray) -> np.ndarray:
-    """The ensemble's predictive distribution: the members' softmax probabilities averaged."""
-    from mnistlab.uncertainty.members import MemberSummary
-
-    return MemberSummary.from_logits(member_logits).mean_probability()

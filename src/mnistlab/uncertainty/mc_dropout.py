@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ConfigError
-from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
+from mnistlab.uncertainty.ensemble import compiled, run_members
 
 
 def _seed_state_indices(model) -> tuple[int, ...]:
@@ -49,14 +49,12 @@ def mc_dropout_logits(
     *,
     passes: int,
     seed: int,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    member_chunk: int | None = None,
-    image_batch: int | None = None,
-    progress_task=None,
-    sink=None,
+    **run_options,
 ):
     """Logits of K stochastic passes: float32 (passes, N, 10); or, given
-    sink=MemberSummary(passes, N), that summary, in memory independent of `passes`."""
+    sink=MemberSummary(passes, N), that summary, in memory independent of `passes`.
+    run_options: memory_budget, member_chunk, image_batch, progress_task, sink, as
+    ensemble.run_members takes them."""
     indices = _seed_state_indices(model)
     if not indices:
         raise ConfigError("MC dropout needs a model trained with dropout (e.g. --dropout 0.2)")
@@ -68,9 +66,5 @@ def mc_dropout_logits(
         members=passes,
         p=0.0,
         seed=seed,
-        memory_budget=memory_budget,
-        member_chunk=member_chunk,
-        image_batch=image_batch,
-        progress_task=progress_task,
-        sink=sink,
+        **run_options,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, compiled, run_members
+from mnistlab.uncertainty.ensemble import compiled, run_members
 
 
 def is_bias(variable) -> bool:
@@ -65,15 +65,12 @@ def ensemble_logits(
     members: int,
     seed: int,
     drop_biases: bool = False,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    member_chunk: int | None = None,
-    image_batch: int | None = None,
-    progress_task=None,
-    sink=None,
+    **run_options,
 ):
     """Logits of every member on every image: float32 (members, N, 10); or, given
     sink=MemberSummary(members, N, labels=...), that summary, filled chunk by chunk in
-    memory independent of `members` (see members.py)."""
+    memory independent of `members` (see members.py). run_options: memory_budget,
+    member_chunk, image_batch, progress_task, sink, as ensemble.run_members takes them."""
     if not 0.0 <= p < 1.0:
         from mnistlab.errors import ConfigError
 
@@ -87,11 +84,7 @@ def ensemble_logits(
         members=members,
         p=p,
         seed=seed,
-        memory_budget=memory_budget,
-        member_chunk=member_chunk,
-        image_batch=image_batch,
-        progress_task=progress_task,
-        sink=sink,
+        **run_options,
     )
 
 
