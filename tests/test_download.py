@@ -72,8 +72,9 @@ def test_corrupt_mirror_falls_through_to_next(server, labels_file, tmp_path):
 def test_server_error_is_retried_then_reported(server, labels_file, tmp_path):
     base, routes, requests = server
     routes[f"/err/{STEM}.gz"] = (500, b"boom")
-    with pytest.raises(DataError, match="could not download mnist/t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(DataError, match="could not download mnist/t10k-labels-idx1-ubyte.gz") as e:
         download_file("mnist", STEM, tmp_path, mirrors=[base + "/err/"], retry_delay=0)
+    assert "127.0.0.1" in str(e.value) and "HTTP 500" in str(e.value)  # the reason survives
     assert len(requests) == RETRIES_PER_MIRROR
     assert not (tmp_path / "mnist" / f"{STEM}.gz").exists()
     assert list((tmp_path / "mnist").iterdir()) == []  # nothing half-written
@@ -105,3 +106,12 @@ def test_failed_download_is_one_short_line(server, tmp_path, monkeypatch):
     message = str(error.value)
     assert "\n" not in message and len(message) < 400
     assert "from 3 mirror(s)" in message and "MNISTLAB_MIRRORS" in message
+    assert "HTTP 404" in message and "None" not in message
+
+
+def test_unreachable_mirror_keeps_its_reason(tmp_path):
+    """A connection error (URLError, no filename) is reported with its reason, not re-wrapped
+    as a file error by the atomic write around the download."""
+    with pytest.raises(DataError) as error:
+        download_file("mnist", STEM, tmp_path, mirrors=["http://127.0.0.1:1/"], retry_delay=0)
+    assert "refused" in str(error.value).lower() and "None" not in str(error.value)

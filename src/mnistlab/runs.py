@@ -33,7 +33,9 @@ def atomic_path(path: Path):
         yield Path(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        if exc.filename is None:  # a full disk mid-write: say which file could not be written
+        # A full disk mid-write: say which file could not be written. Only file-system errors
+        # (they carry an errno); a failed download (URLError, no errno) passes unchanged.
+        if exc.filename is None and exc.errno is not None:
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     finally:
