@@ -53,7 +53,7 @@ def test_readme_example_in_the_api_and_the_report(synthetic_data, per_class, tmp
     result = mnistlab.run_study("per-class", quick=True, out=tmp_path / "api")
     assert 'id="per-class"' in result._repr_html_()
     out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     report = json.loads((out / "report" / "results.json").read_text())
     assert "per-class" in report["sections"] and "per-class" in report["studies"]
     assert 'id="per-class"' in (out / "report" / "index.html").read_text()

@@ -70,7 +70,7 @@ def test_bad_values_raise_config_error(call, message):
 
 
 def test_write_report(synthetic_data, tmp_path):
-    folder = mnistlab.write_report(quick=True, out=tmp_path)
+    folder = mnistlab.write_report(quick=True, seeds=1, out=tmp_path)
     assert (folder / "index.html").is_file() and folder == tmp_path / "report"
 
 

@@ -23,6 +23,7 @@ LAYERS = [
             "mnistlab.progress",
             "mnistlab.interrupt",
             "mnistlab.runs",
+            "mnistlab.flops",
             "mnistlab.datasets",
             "mnistlab.config",
             "mnistlab.plots",

@@ -61,6 +61,8 @@ def test_real_sigint_during_report(real_data_dir, tmp_path):
         "--quiet",
         "report",
         "--quick",
+        "--seeds",
+        "1",
         "--out",
         str(tmp_path / "out"),
     ]

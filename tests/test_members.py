@@ -121,7 +121,7 @@ def test_dropout_study_with_100_members_is_unchanged(synthetic_data, tmp_path):
         correct = majority == labels
         assert row["vote/acc"] == float(correct.mean())
         assert row["member/acc_mean"] == float(want["member_accuracy"].mean())
-        assert row["member/acc_std"] == float(want["member_accuracy"].std())
+        assert row["member/acc_spread"] == float(want["member_accuracy"].std())
         assert row["mean_probability/acc"] == float((want["mean"].argmax(1) == labels).mean())
         stats = json.loads(json.dumps(right_wrong_stats(share, correct), allow_nan=True))
         for key, value in stats.items():

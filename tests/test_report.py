@@ -35,7 +35,9 @@ def quick_report(synthetic_root, tmp_path_factory):
             patch_checksums(patch, name, file_sums)
         patch.setenv("MNISTLAB_DATA_DIR", str(root))
         patch.setenv("MNISTLAB_CACHE_DIR", str(tmp / "cache"))
-        assert main(["--quiet", "report", "--quick", "--out", str(tmp / "out")]) == 0
+        assert (
+            main(["--quiet", "report", "--quick", "--seeds", "2", "--out", str(tmp / "out")]) == 0
+        )
     return tmp / "out" / "report"
 
 
@@ -98,9 +100,9 @@ def test_conclusions_follow_the_numbers(quick_report):
 
 def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     capsys.readouterr()
-    assert main(["report", "--quick", "--out", str(out)]) == 0
+    assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("(reused)") == len(STUDIES)
 
@@ -109,14 +111,14 @@ def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, c
     from mnistlab.training import many as training
 
     out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 0
+    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     trained = []
     original = training._fit
     monkeypatch.setattr(
         training, "_fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
     )
     capsys.readouterr()
-    assert main(["report", "--quick", "--retrain", "--out", str(out)]) == 0
+    assert main(["report", "--quick", "--seeds", "1", "--retrain", "--out", str(out)]) == 0
     assert trained and len(trained) == len(set(trained))  # every model once, not again per study
     assert "(reused)" not in capsys.readouterr().out  # and every study recomputed
 
@@ -138,7 +140,7 @@ def test_interrupted_report_leaves_no_partial_file_and_resumes(
     unpatched, patched = registry.STUDIES, list(registry.STUDIES)
     patched[index] = dataclasses.replace(original, run=interrupted)
     monkeypatch.setattr(registry, "STUDIES", patched)
-    assert main(["--quiet", "report", "--quick", "--out", str(out)]) == 130
+    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     assert (out / "variants" / "results.json").is_file() and (
         out / "confidence" / "results.json"
@@ -146,7 +148,7 @@ def test_interrupted_report_leaves_no_partial_file_and_resumes(
     assert not (out / "report" / "index.html").exists()
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
     monkeypatch.setattr(registry, "STUDIES", unpatched)
-    assert main(["report", "--quick", "--out", str(out)]) == 0
+    assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"variants .*\(reused\)", printed) and re.search(
         r"confidence .*\(reused\)", printed
@@ -226,7 +228,19 @@ def test_quick_report_on_real_data(real_data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
     assert (
-        main(["--quiet", "report", "--quick", "--data-dir", str(real_data_dir), "--out", str(out)])
+        main(
+            [
+                "--quiet",
+                "report",
+                "--quick",
+                "--seeds",
+                "1",
+                "--data-dir",
+                str(real_data_dir),
+                "--out",
+                str(out),
+            ]
+        )
         == 0
     )
     results = json.loads((out / "report" / "results.json").read_text())

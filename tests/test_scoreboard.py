@@ -54,7 +54,7 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
             )
         vote = next(r for r in entry["rows"] if r["method"].endswith("vote"))
         assert vote["test/nll"] is None  # a vote share is not a predictive distribution
-        assert len(entry["models"]["ensemble"]) == 2
+        assert len(entry["models"][0]["ensemble"]) == 2
     for name in document["figures"]:
         assert (out / "scoreboard" / name).stat().st_size > 5000
     assert "best mean OOD AUROC over 4 sets" in capsys.readouterr().out
@@ -100,7 +100,7 @@ def test_temperature_is_fitted_on_held_out_training_data_only(
     np.testing.assert_array_equal(labels, train_labels[len(train_labels) - size :])
     # ... and the models' training set stops where the validation split begins.
     document = json.loads((tmp_path / "out" / "scoreboard" / "results.json").read_text())
-    base = document["datasets"]["mnist"]["models"]["base"]
+    base = document["datasets"]["mnist"]["models"][0]["base"]
     assert base["spec"]["train"]["validation_size"] == size
     assert document["datasets"]["mnist"]["validation_size"] == size
 

@@ -38,7 +38,14 @@ def test_variants_default_grid(synthetic_data, tmp_path, capsys):
     assert table.count("\n") == 2 + 8 and "sigmoid" in table
     assert (out / "variants" / "table.csv").read_text().count("\n") == 9
     _assert_figures(out, "variants", document)
-    assert "best test accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "highest mean test accuracy" in printed and "Against the tutorial model" in printed
+    tutorial, sigmoid = rows[0], rows[1]
+    assert tutorial["vs_tutorial"] is None  # the reference
+    d = sigmoid["vs_tutorial"]
+    assert d["low"] <= d["difference"] <= d["high"]
+    assert d["difference"] == pytest.approx(sigmoid["test/acc"] - tutorial["test/acc"])
+    assert d["verdict"] in ("better", "worse", "no clear difference")
 
 
 def test_variants_grid_file_and_seeds(synthetic_data, tmp_path):
@@ -53,6 +60,8 @@ def test_variants_grid_file_and_seeds(synthetic_data, tmp_path):
     assert [r["variant"] for r in rows] == ["a", "b"]
     assert rows[0]["models"][0]["spec"]["model"]["hidden_units"] == [16, 8]
     assert rows[1]["seeds"] == [0, 1] and "±" in (out / "variants" / "table.md").read_text()
+    assert rows[1]["test/acc_seeds"] == [m["test/acc"] for m in rows[1]["models"]]
+    assert "vs_tutorial" not in rows[1]  # no tutorial model in this grid: nothing to compare
 
 
 def test_example_grid_file_parses():

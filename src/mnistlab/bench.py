@@ -12,10 +12,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from mnistlab import progress
 from mnistlab.config import ModelConfig
+from mnistlab.flops import matmul_peak
 from mnistlab.runs import environment, write_json
 
 TUTORIAL_WEIGHTS = 784 * 128 + 128 * 10  # multiply-adds per image and layer pass: 101,632
@@ -28,18 +27,6 @@ def best_time(fn, *, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def matmul_peak(*, size: int = 2048, repeat: int = 5) -> float:
-    """float32 GFLOP/s of a jitted square matrix product: the machine's yardstick."""
-    import jax
-    import jax.numpy as jnp
-
-    a = jnp.asarray(np.random.default_rng(0).random((size, size), dtype=np.float32))
-    product = jax.jit(lambda x, y: x @ y)
-    product(a, a).block_until_ready()
-    seconds = best_time(lambda: product(a, a).block_until_ready(), repeat=repeat)
-    return 2 * size**3 / seconds / 1e9
 
 
 def bench_epoch(x, y, *, peak: float) -> dict:
@@ -160,7 +147,9 @@ def bench_report(ctx) -> dict:
     return {
         "cold_seconds": cold,
         "warm_seconds": warm,
+        "seeds": ctx.seeds,
         "study_seconds": result["meta"]["study_seconds"],
+        "cost": result["meta"]["cost"],
     }
 
 
@@ -255,10 +244,19 @@ def table(r: dict) -> str:
     if "report" in r:
         rows.append(
             (
-                "lab report, cold (empty cache)",
+                f"lab report, cold (empty cache), {r['report']['seeds']} seed(s)",
                 f"{r['report']['cold_seconds']:.1f} s",
-                f"warm {r['report']['warm_seconds']:.1f} s  [target < 120 s"
+                f"warm {r['report']['warm_seconds']:.1f} s  [target about 5 min"
                 + (", full mode]" if not r["quick"] else ", quick mode here]"),
+            )
+        )
+        cost = r["report"]["cost"]
+        rows.append(
+            (
+                "  report, cold: FLOP floor",
+                f"{cost['floor_seconds']:.1f} s",
+                f"{cost['flop'] / 1e12:.2f} TFLOP at {cost['peak_gflops']:.0f} GFLOP/s; studies "
+                f"{cost['wall_seconds']:.1f} s = {cost['ratio']:.2f}x floor  [target <= 1.5x]",
             )
         )
         from mnistlab.studies.registry import names

@@ -29,6 +29,13 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
     },
     "--out": {"default": "mnistlab-out", "help": "output folder (default: mnistlab-out)"},
     "--seed": {"type": int, "default": 0, "help": "random seed, 0 to 2**32-1 (default: 0)"},
+    "--seeds": {
+        "type": int,
+        "default": 1,
+        "metavar": "N",
+        "help": "replicates with seeds SEED..SEED+N-1: every number as mean ± std, paired "
+        "intervals over seeds and test images (default: 1; report: 3)",
+    },
     "--quick": {"action": "store_true", "help": "tiny subset, 1 epoch, few members: seconds"},
     "--retrain": {"action": "store_true", "help": "train again even if the model is cached"},
 }
@@ -39,10 +46,21 @@ MEMORY_BUDGET = {
 }
 
 
+REPORT_SEEDS = 3  # the report's verdicts rest on several trained models
+
+
 def _common(
-    parser: argparse.ArgumentParser, *, dataset: bool = False, ensembles: bool = True
+    parser: argparse.ArgumentParser,
+    *,
+    dataset: bool = False,
+    ensembles: bool = True,
+    seeds: int | None = 1,
 ) -> None:
     for flag, settings in COMMON_OPTIONS.items():
+        if flag == "--seeds":
+            if seeds is None:
+                continue
+            settings = {**settings, "default": seeds}
         parser.add_argument(flag, **settings)
     if ensembles:
         parser.add_argument("--memory-budget", **MEMORY_BUDGET)
@@ -115,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_data)
 
     p = sub.add_parser("train", help="train one model; print and save train/test accuracy")
-    _common(p, dataset=True, ensembles=False)
+    _common(p, dataset=True, ensembles=False, seeds=None)
     _model_options(p)
     p.set_defaults(func=commands.cmd_train)
 
@@ -130,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", help="measure speed against this machine's matmul peak; print a table, write JSON"
     )
-    _common(p)
+    _common(p, seeds=REPORT_SEEDS)
     p.add_argument(
         "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
     )
@@ -139,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "report", help="run (or reuse) every study and write the lab report (HTML + Markdown)"
     )
-    _common(p)
+    _common(p, seeds=REPORT_SEEDS)
     p.set_defaults(func=commands.cmd_report)
     return parser
 

@@ -40,6 +40,7 @@ def context_from_args(args, *, reuse: bool = False):
     return StudyContext.checked(
         out=args.out,
         seed=args.seed,
+        seeds=getattr(args, "seeds", 1),
         quick=args.quick,
         data_dir=args.data_dir,
         cache_dir=args.cache_dir,
@@ -87,6 +88,9 @@ def cmd_report(args) -> int:
     for name, seconds in result["meta"]["study_seconds"].items():
         reused = result["meta"]["reused"].get(name)
         print(f"  {name:11s} {seconds:6.1f} s{'  (reused)' if reused else ''}")
+    from mnistlab.report.render import cost_text
+
+    print(f"  cost: {cost_text(result['meta']['cost'])}")
     return 0
 
 

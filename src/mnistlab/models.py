@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from mnistlab.config import ModelConfig
 
 NUM_CLASSES = 10
@@ -45,3 +47,19 @@ def make_optimizer(name: str, learning_rate: float):
         "rmsprop": keras.optimizers.RMSprop,
     }
     return classes[name](learning_rate=learning_rate)
+
+
+def multiply_adds(model) -> int:
+    """Multiply-adds of one forward pass for one image: Dense and Conv2D layers (the rest is
+    negligible next to them). What the FLOP floor counts."""
+    total = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        size = int(np.prod(kernel.shape))
+        if len(kernel.shape) == 4:  # Conv2D: the kernel is applied at every output position
+            _, height, width, _ = layer.output.shape
+            size *= int(height) * int(width)
+        total += size
+    return total

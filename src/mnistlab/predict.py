@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab import flops
+
 PREDICT_BATCH = 4096
 
 
@@ -16,6 +18,9 @@ def softmax(logits: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
 
 def predict_logits(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """Logits (N, 10) of a model in inference mode (dropout off)."""
+    from mnistlab.models import multiply_adds
+
+    flops.add(flops.forward(multiply_adds(model), len(images)))
     return np.asarray(
         model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0), np.float32
     )

@@ -67,3 +67,19 @@ def pct(x) -> str:
 def mean_std(mean, std, *, show_std: bool, spec: str = ".4f") -> str:
     """'0.8770 ± 0.0021' over several seeds, '0.8770' for one."""
     return f"{fmt(mean, spec)} ± {fmt(std, spec)}" if show_std else fmt(mean, spec)
+
+
+def seed_mean(entry: dict, key: str, spec: str = ".4f", *, scale: float = 1.0) -> str:
+    """entry[key] as 'mean ± std' when it was measured over several seeds (replicates.py),
+    else as the single value; scale=100 shows fractions as percentages."""
+    value = scale * num(entry.get(key))
+    values = entry.get(f"{key}_seeds") or []
+    if len(values) > 1:
+        return f"{fmt(value, spec)} ± {fmt(scale * num(entry.get(f'{key}_std')), spec)}"
+    return fmt(value, spec)
+
+
+def first_seed(entry: dict, key: str, spec: str = ".4f") -> str:
+    """The first seed's value of a number over seeds: the exercise's single run."""
+    values = entry.get(f"{key}_seeds")
+    return fmt(values[0] if values else entry.get(key), spec)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mnistlab import interrupt, progress
+from mnistlab import flops, interrupt, progress
 from mnistlab.data import file_checksums
 from mnistlab.report.render import render_html, render_markdown
 from mnistlab.runs import clean_temporaries, environment, write_json, write_text
@@ -69,11 +69,27 @@ def run_studies(ctx: StudyContext, plan) -> tuple[dict, dict]:
     return documents, seconds
 
 
+def measure_cost(wall_seconds: float, flop: float, *, size: int = 2048) -> dict:
+    """Wall time of the studies against the FLOP floor of the work they did (flops.py)."""
+    peak = flops.matmul_peak(size=size)
+    floor = flop / (peak * 1e9)
+    return {
+        "wall_seconds": wall_seconds,
+        "flop": flop,
+        "peak_gflops": peak,
+        "floor_seconds": floor,
+        "ratio": wall_seconds / floor if floor > 0 else float("nan"),
+    }
+
+
 def run(ctx: StudyContext, plan=None) -> dict:
     """Run or reuse every planned study (default: all, default options); write OUT/report/."""
     plan = default_plan() if plan is None else plan
-    start = time.perf_counter()
+    start, flop_start = time.perf_counter(), flops.total()
     documents, seconds = run_studies(ctx, plan)
+    cost = measure_cost(
+        time.perf_counter() - start, flops.total() - flop_start, size=1024 if ctx.quick else 2048
+    )
     out = Path(ctx.out)
     report_dir = out / "report"
     for folder in (report_dir, report_dir / "figures"):
@@ -94,7 +110,9 @@ def run(ctx: StudyContext, plan=None) -> dict:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "version": __version__,
         "seed": ctx.seed,
+        "seeds": ctx.seed_list,
         "quick": ctx.quick,
+        "cost": cost,
         "environment": environment(),
         "study_seconds": seconds,
         "study_seconds_when_computed": {k: d["seconds"] for k, d in documents.items()},

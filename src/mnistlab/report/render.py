@@ -43,6 +43,15 @@ def html_section(s: Section) -> str:
     return "\n".join(out)
 
 
+def cost_text(cost: dict) -> str:
+    """This run's wall time against its FLOP floor (flops.py)."""
+    return (
+        f"{cost['wall_seconds']:.1f} s wall for {cost['flop'] / 1e12:.2f} TFLOP of training, prediction "
+        f"and ensembles; at the measured float32 matmul peak of {cost['peak_gflops']:.0f} GFLOP/s that "
+        f"work takes at least {cost['floor_seconds']:.1f} s: wall / floor = {cost['ratio']:.2f}"
+    )
+
+
 def _header_rows(meta: dict) -> list[tuple[str, str]]:
     env = meta["environment"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
@@ -59,9 +68,12 @@ def _header_rows(meta: dict) -> list[tuple[str, str]]:
             f"{meta['study_seconds'].get('training', 0.0):.1f} s for the models not yet cached",
         ),
         (
-            "seed",
-            str(meta["seed"]) + (" (quick mode: small subsets, 1 epoch)" if meta["quick"] else ""),
+            "seeds",
+            ", ".join(map(str, meta.get("seeds", [meta["seed"]])))
+            + " (every number over these trained models; the first is the exercise's single run)"
+            + (" (quick mode: small subsets, 1 epoch)" if meta["quick"] else ""),
         ),
+        ("cost", cost_text(meta["cost"])) if "cost" in meta else ("cost", "not measured"),
         (
             "study wall time",
             ", ".join(

@@ -8,14 +8,15 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt, pct
+from mnistlab.report.document import Section, Table, figures_of, seed_mean
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
-    tutorial_spec,
+    tutorial_specs,
 )
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import Study, datasets_option
 from mnistlab.studies.writer import StudyWriter
 
@@ -41,7 +42,7 @@ class ConfidenceOptions:
 
 
 def model_specs(ctx: StudyContext, options: ConfidenceOptions) -> list:
-    return [tutorial_spec(ctx, dataset) for dataset in options.datasets]
+    return [spec for dataset in options.datasets for spec in tutorial_specs(ctx, dataset)]
 
 
 def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
@@ -51,40 +52,46 @@ def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
         return saved
     results, summary = {}, []
     fig, axes = plots.new_axes(2, len(datasets))
-    models = get_models(ctx, model_specs(ctx, options))
-    for row, (dataset, trained) in enumerate(zip(datasets, models, strict=True)):
+    models = iter(get_models(ctx, model_specs(ctx, options)))
+    for row, dataset in enumerate(datasets):
         images, labels = test_set(ctx, dataset)
-        probabilities = predict_proba(trained.model, images)
-        confidence = probabilities.max(axis=1)
-        correct = probabilities.argmax(axis=1) == labels
-        stats = right_wrong_stats(confidence, correct)
-        results[dataset] = {
-            "model": model_summary(trained),
-            "test/acc": float(correct.mean()),
-            **stats,
-            "histogram/bins": BINS,
-            "histogram/right": np.histogram(confidence[correct], BINS)[0],
-            "histogram/wrong": np.histogram(confidence[~correct], BINS)[0],
-        }
-        for col, density in enumerate((False, True)):
-            plots.confidence_histogram(
-                confidence[correct],
-                confidence[~correct],
-                bins=BINS,
-                density=density,
-                ax=axes[row, col],
-                title=f"{dataset}: {'density' if density else 'counts (log scale)'}",
+        per_seed = []
+        for trained in [next(models) for _ in ctx.seed_list]:
+            probabilities = predict_proba(trained.model, images)
+            confidence = probabilities.max(axis=1)
+            correct = probabilities.argmax(axis=1) == labels
+            per_seed.append(
+                {"test/acc": float(correct.mean()), **right_wrong_stats(confidence, correct)}
             )
+            if len(per_seed) == 1:  # the figure and histograms: --seed's own model
+                first = {
+                    "model": model_summary(trained),
+                    "histogram/bins": BINS,
+                    "histogram/right": np.histogram(confidence[correct], BINS)[0],
+                    "histogram/wrong": np.histogram(confidence[~correct], BINS)[0],
+                }
+                for col, density in enumerate((False, True)):
+                    plots.confidence_histogram(
+                        confidence[correct],
+                        confidence[~correct],
+                        bins=BINS,
+                        density=density,
+                        ax=axes[row, col],
+                        title=f"{dataset}: {'density' if density else 'counts (log scale)'}",
+                    )
+        stats = results[dataset] = {**first, **over_seeds(per_seed)}
         summary.append(
-            f"{dataset}: {stats['n_wrong']} wrong of {len(labels)} (test acc {correct.mean():.4f}); "
-            f"wrong answers: mean confidence {stats['mean_conf_wrong']:.3f} vs {stats['mean_conf_right']:.3f} "
-            f"for right ones; {100 * stats['share_wrong_above_0.9']:.1f}% of wrong answers have confidence > 0.9"
+            f"{dataset}: {seed_mean(stats, 'n_wrong', '.0f')} wrong of {len(labels)} (test acc "
+            f"{seed_mean(stats, 'test/acc')}); wrong answers: mean confidence "
+            f"{seed_mean(stats, 'mean_conf_wrong', '.3f')} vs {seed_mean(stats, 'mean_conf_right', '.3f')} "
+            f"for right ones; {seed_mean(stats, 'share_wrong_above_0.9', '.1f', scale=100)}% of wrong "
+            f"answers have confidence > 0.9"
         )
     writer.figure(
         "confidence",
         fig,
         "Probability of the predicted class on the test set, right vs wrong answers "
-        "(same bins; left counts on a log scale, right densities).",
+        "(same bins; left counts on a log scale, right densities; the first seed's model).",
     )
     return writer.finish({"datasets": results}, summary)
 
@@ -106,30 +113,31 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 dataset,
-                str(e["n_right"]),
-                str(e["n_wrong"]),
-                f"{fmt(e['mean_conf_right'], '.3f')}",
-                f"{fmt(e['mean_conf_wrong'], '.3f')}",
-                pct(e["share_wrong_above_0.9"]),
+                seed_mean(e, "n_right", ".0f"),
+                seed_mean(e, "n_wrong", ".0f"),
+                seed_mean(e, "mean_conf_right", ".3f"),
+                seed_mean(e, "mean_conf_wrong", ".3f"),
+                seed_mean(e, "share_wrong_above_0.9", ".1f", scale=100) + "%",
             ]
         )
-        numbers.update(
-            {
-                f"{dataset}/{k}": e[k]
-                for k in (
-                    "n_right",
-                    "n_wrong",
-                    "mean_conf_right",
-                    "mean_conf_wrong",
-                    "share_wrong_above_0.9",
-                )
-            }
-        )
+        keys = ("n_right", "n_wrong", "mean_conf_right", "mean_conf_wrong", "share_wrong_above_0.9")
+        numbers.update({f"{dataset}/{k}": e[k] for k in keys})
+        numbers.update({f"{dataset}/{k}_std": e.get(f"{k}_std") for k in keys})
         paragraphs.append(
-            f"On {dataset}, wrong answers have a mean confidence of {fmt(e['mean_conf_wrong'], '.3f')} against "
-            f"{fmt(e['mean_conf_right'], '.3f')} for right ones: lower on average, but "
-            f"{pct(e['share_wrong_above_0.9'])} of the {e['n_wrong']} wrong answers are still given with confidence "
-            f"above 0.9, so a high softmax probability alone does not guarantee a right answer."
+            f"On {dataset}, wrong answers have a mean confidence of {seed_mean(e, 'mean_conf_wrong', '.3f')} "
+            f"against {seed_mean(e, 'mean_conf_right', '.3f')} for right ones: lower on average, but "
+            f"{seed_mean(e, 'share_wrong_above_0.9', '.1f', scale=100)}% of the wrong answers are still "
+            f"given with confidence above 0.9, so a high softmax probability alone does not guarantee a "
+            f"right answer."
+        )
+    seeds = (
+        len(next(iter(document["datasets"].values())).get("n_wrong_seeds", []))
+        if document["datasets"]
+        else 0
+    )
+    if seeds > 1:
+        paragraphs.append(
+            f"Numbers are mean ± standard deviation over {seeds} trained models (seeds)."
         )
     section = Section(
         "confidence",

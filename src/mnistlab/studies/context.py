@@ -21,6 +21,7 @@ class StudyContext:
     data_dir: str | None = None
     cache_dir: str | None = None
     seed: int = 0
+    seeds: int = 1  # train every model with seeds seed, seed+1, ...; numbers as mean ± std
     quick: bool = False
     retrain: bool = False
     reuse: bool = False  # return a study's saved results when they were made with the same inputs
@@ -34,6 +35,7 @@ class StudyContext:
         *,
         out,
         seed: int = 0,
+        seeds: int = 1,
         quick: bool = False,
         data_dir=None,
         cache_dir=None,
@@ -45,11 +47,13 @@ class StudyContext:
         """A context whose values are checked before any work starts: the seed's range, the
         memory budget, and that the output and cache folders take files. `spell(name)` is how
         the caller's users write an option in an error message ('--seed' on the command line)."""
-        from mnistlab.config import check_memory_budget, check_seed
+        from mnistlab.config import MAX_SEEDS, check_at_least, check_memory_budget, check_seed
         from mnistlab.runs import check_writable
         from mnistlab.training import resolve_cache_dir
 
         check_seed(seed, spell("seed"))
+        check_at_least(seeds, 1, spell("seeds"), MAX_SEEDS)
+        check_seed(seed + seeds - 1, f"{spell('seed')} + {spell('seeds')} - 1")
         check_memory_budget(memory_budget_mib, spell("memory_budget"))
         check_writable(out, spell("out"))
         check_writable(
@@ -60,6 +64,7 @@ class StudyContext:
             data_dir=None if data_dir is None else str(data_dir),
             cache_dir=None if cache_dir is None else str(cache_dir),
             seed=seed,
+            seeds=seeds,
             quick=quick,
             retrain=retrain,
             reuse=reuse,
@@ -70,6 +75,11 @@ class StudyContext:
     def profile(self) -> Profile:
         """Sizes of this run: the full exercise, or the --quick smoke run."""
         return profile(self.quick)
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds of the replicates; the first is --seed, the exercise's single run."""
+        return [self.seed + i for i in range(self.seeds)]
 
     def folder(self, study: str) -> Path:
         path = Path(self.out) / study
@@ -92,6 +102,11 @@ def tutorial_spec(
         train=ctx.profile.apply(TrainConfig(**train_fields)),
         seed=ctx.seed if seed is None else seed,
     )
+
+
+def tutorial_specs(ctx: StudyContext, dataset: str, **changes) -> list[RunSpec]:
+    """tutorial_spec once per seed of the context (ctx.seed_list), in that order."""
+    return [tutorial_spec(ctx, dataset, seed=seed, **changes) for seed in ctx.seed_list]
 
 
 def get_model(ctx: StudyContext, spec: RunSpec) -> TrainedModel:

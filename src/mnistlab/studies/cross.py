@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mnistlab import plots
 from mnistlab.datasets import info, other
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt, pct
+from mnistlab.report.document import Section, Table, figures_of, fmt, pct, seed_mean
+from mnistlab.studies.confidence import right_wrong_stats
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
-    tutorial_spec,
+    tutorial_specs,
 )
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import NoOptions, Study
 from mnistlab.studies.writer import StudyWriter
+from mnistlab.uncertainty import metrics
 
 BINS = np.linspace(0.0, 1.0, 41)
 THRESHOLDS = (0.9, 0.99)
@@ -26,7 +31,28 @@ DATASETS = ("fashion-mnist", "mnist")
 
 
 def model_specs(ctx: StudyContext, options: NoOptions) -> list:
-    return [tutorial_spec(ctx, dataset) for dataset in DATASETS]
+    return [spec for dataset in DATASETS for spec in tutorial_specs(ctx, dataset)]
+
+
+def direction_numbers(in_conf, probabilities, labels) -> dict:
+    """One model on the other data set: accuracy (label index vs label index, as the exercise
+    asks: the classes mean different things), confidence, and right vs wrong answers."""
+    predicted, out_conf = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    correct = predicted == labels
+    entry = {
+        "acc": float(correct.mean()),
+        "mean_conf_in_domain": float(in_conf.mean()),
+        "mean_conf_other_domain": float(out_conf.mean()),
+        **right_wrong_stats(out_conf, correct),
+        # Does its confidence tell its (label-index) right answers from its wrong ones?
+        "misclassification/auroc": (
+            metrics.auroc(~correct, -out_conf) if 0 < correct.sum() < len(correct) else math.nan
+        ),
+    }
+    for t in THRESHOLDS:
+        entry[f"share_above_{t}"] = float(np.mean(out_conf > t))
+        entry[f"in_domain_share_above_{t}"] = float(np.mean(in_conf > t))
+    return entry
 
 
 def run(ctx: StudyContext, options: NoOptions) -> dict:
@@ -36,56 +62,74 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
         return saved
     tests = {name: test_set(ctx, name) for name in datasets}
     results, summary = {}, []
-    fig, axes = plots.new_axes(2, 2, width=5.4)
-    models = get_models(ctx, model_specs(ctx, options))
-    for row, (source, trained) in enumerate(zip(datasets, models, strict=True)):
+    fig, axes = plots.new_axes(3, 2, width=5.0)
+    models = iter(get_models(ctx, model_specs(ctx, options)))
+    for row, source in enumerate(datasets):
         target = other(source)
-        in_conf = predict_proba(trained.model, tests[source][0]).max(axis=1)
-        probabilities = predict_proba(trained.model, tests[target][0])
-        predicted, out_conf = probabilities.argmax(axis=1), probabilities.max(axis=1)
         labels = tests[target][1]
-        sent_to = np.bincount(predicted, minlength=10)
-        key = f"{source}->{target}"
-        entry = {
-            "model": model_summary(trained),
-            # Label index against label index, as the exercise asks: the classes mean different things.
-            "acc": float(np.mean(predicted == labels)),
-            "mean_conf_in_domain": float(in_conf.mean()),
-            "mean_conf_other_domain": float(out_conf.mean()),
-            "predicted_class_counts": sent_to,
-            "most_common_class": int(sent_to.argmax()),
-            "most_common_share": float(sent_to.max() / len(predicted)),
-        }
-        for t in THRESHOLDS:
-            entry[f"share_above_{t}"] = float(np.mean(out_conf > t))
-            entry[f"in_domain_share_above_{t}"] = float(np.mean(in_conf > t))
-        results[key] = entry
+        per_seed = []
+        for trained in [next(models) for _ in ctx.seed_list]:
+            in_conf = predict_proba(trained.model, tests[source][0]).max(axis=1)
+            probabilities = predict_proba(trained.model, tests[target][0])
+            per_seed.append(direction_numbers(in_conf, probabilities, labels))
+            if len(per_seed) == 1:  # figures and class counts: --seed's own model
+                sent_to = np.bincount(probabilities.argmax(axis=1), minlength=10)
+                first = {
+                    "model": model_summary(trained),
+                    "predicted_class_counts": sent_to,
+                    # which class is a category: from this seed, not averaged
+                    "most_common_class": int(sent_to.argmax()),
+                    "most_common_share": float(sent_to.max() / len(labels)),
+                }
+                _draw(axes[row], source, in_conf, probabilities, labels, per_seed[0])
+        entry = results[f"{source}->{target}"] = {**over_seeds(per_seed), **first}
         names = info(source).class_names
-        plots.two_histograms(
-            in_conf,
-            out_conf,
-            bins=BINS,
-            labels=(f"{source} test (in domain)", f"{target} test"),
-            ax=axes[row, 0],
-            title=f"{source} model: confidence",
-            xlabel="confidence of the predicted class",
-        )
-        plots.class_bars(
-            sent_to, names, ax=axes[row, 1], title=f"{source} model on {target}: predicted classes"
-        )
         summary.append(
-            f"{source} model on {target}: accuracy {entry['acc']:.4f} (label index vs label index, chance 0.1); "
-            f"mean confidence {entry['mean_conf_other_domain']:.3f} vs {entry['mean_conf_in_domain']:.3f} in domain; "
-            f"{100 * entry['share_above_0.9']:.1f}% above 0.9 and {100 * entry['share_above_0.99']:.1f}% above 0.99; "
+            f"{source} model on {target}: accuracy {seed_mean(entry, 'acc')} (label index vs label "
+            f"index, chance 0.1); mean confidence {seed_mean(entry, 'mean_conf_other_domain', '.3f')} vs "
+            f"{seed_mean(entry, 'mean_conf_in_domain', '.3f')} in domain; "
+            f"{seed_mean(entry, 'share_above_0.9', '.1f', scale=100)}% above 0.9; right answers "
+            f"{seed_mean(entry, 'mean_conf_right', '.3f')} vs wrong {seed_mean(entry, 'mean_conf_wrong', '.3f')}; "
             f"{100 * entry['most_common_share']:.0f}% sent to '{names[entry['most_common_class']]}'"
         )
     writer.figure(
         "cross",
         fig,
-        "Left: confidence on the model's own test set vs the other data set. "
-        "Right: which classes the other data set's images are sent to.",
+        "Left: confidence on the model's own test set vs the other data set. Middle: which "
+        "classes the other data set's images are sent to. Right: on the other data set, the "
+        "confidence of the answers whose label index is right vs wrong (the first seed's model).",
     )
     return writer.finish({"directions": results}, summary)
+
+
+def _draw(axes, source, in_conf, probabilities, labels, numbers) -> None:
+    target = other(source)
+    out_conf = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    plots.two_histograms(
+        in_conf,
+        out_conf,
+        bins=BINS,
+        labels=(f"{source} test (in domain)", f"{target} test"),
+        ax=axes[0],
+        title=f"{source} model: confidence",
+        xlabel="confidence of the predicted class",
+    )
+    plots.class_bars(
+        np.bincount(probabilities.argmax(axis=1), minlength=10),
+        info(source).class_names,
+        ax=axes[1],
+        title=f"{source} model on {target}: predicted classes",
+    )
+    plots.confidence_histogram(
+        out_conf[correct],
+        out_conf[~correct],
+        bins=BINS,
+        density=True,
+        ax=axes[2],
+        title=f"on {target}: right {numbers['n_right']} (mean {numbers['mean_conf_right']:.3f}), "
+        f"wrong {numbers['n_wrong']} (mean {numbers['mean_conf_wrong']:.3f})",
+    )
 
 
 def class_name(dataset: str, index: int) -> str:
@@ -105,38 +149,60 @@ def sections(document: dict, folder) -> list[Section]:
         ],
         [],
     )
+    right_wrong = Table(
+        ["model -> data", "right", "wrong", "mean conf. right", "mean conf. wrong", "AUROC wrong"],
+        [],
+    )
     paragraphs, numbers = [], {}
     for key, e in document["directions"].items():
         source, target = key.split("->")
         table.rows.append(
             [
                 key,
-                f"{fmt(e['acc'], '.4f')}",
-                f"{fmt(e['mean_conf_other_domain'], '.3f')}",
-                f"{fmt(e['mean_conf_in_domain'], '.3f')}",
-                pct(e["share_above_0.9"]),
-                pct(e["share_above_0.99"]),
+                seed_mean(e, "acc"),
+                seed_mean(e, "mean_conf_other_domain", ".3f"),
+                seed_mean(e, "mean_conf_in_domain", ".3f"),
+                seed_mean(e, "share_above_0.9", ".1f", scale=100) + "%",
+                seed_mean(e, "share_above_0.99", ".1f", scale=100) + "%",
                 f"{class_name(source, e['most_common_class'])} ({pct(e['most_common_share'])})",
             ]
         )
-        numbers.update(
-            {
-                f"{key}/{k}": e[k]
-                for k in ("acc", "mean_conf_other_domain", "share_above_0.9", "share_above_0.99")
-            }
+        right_wrong.rows.append(
+            [
+                key,
+                seed_mean(e, "n_right", ".0f"),
+                seed_mean(e, "n_wrong", ".0f"),
+                seed_mean(e, "mean_conf_right", ".3f"),
+                seed_mean(e, "mean_conf_wrong", ".3f"),
+                seed_mean(e, "misclassification/auroc", ".1f", scale=100),
+            ]
         )
+        keys = ("acc", "mean_conf_other_domain", "share_above_0.9", "share_above_0.99")
+        keys += ("n_right", "n_wrong", "mean_conf_right", "mean_conf_wrong")
+        numbers.update({f"{key}/{k}": e[k] for k in (*keys, "misclassification/auroc")})
+        numbers.update({f"{key}/{k}_std": e.get(f"{k}_std") for k in keys})
         paragraphs.append(
-            f"The {source} model on {target}: accuracy {fmt(e['acc'], '.4f')} "
+            f"The {source} model on {target}: accuracy {seed_mean(e, 'acc')} "
             f"({'about chance' if abs(e['acc'] - 0.1) < 0.05 else 'far from chance'}, as expected when label "
-            f"indices mean different things), yet {pct(e['share_above_0.9'])} of the images get a confidence above 0.9 "
-            f"and {pct(e['share_above_0.99'])} above 0.99; {pct(e['most_common_share'])} are sent to class "
-            f"'{class_name(source, e['most_common_class'])}'. Softmax confidence does not reveal that the input is of the wrong kind."
+            f"indices mean different things), yet {seed_mean(e, 'share_above_0.9', '.1f', scale=100)}% of the "
+            f"images get a confidence above 0.9 and {seed_mean(e, 'share_above_0.99', '.1f', scale=100)}% above "
+            f"0.99; {pct(e['most_common_share'])} are sent to class "
+            f"'{class_name(source, e['most_common_class'])}'. Softmax confidence does not reveal that the "
+            f"input is of the wrong kind. Its {fmt(e['n_right'], '.0f')} label-index-right answers have a mean "
+            f"confidence of {seed_mean(e, 'mean_conf_right', '.3f')} and its wrong ones "
+            f"{seed_mean(e, 'mean_conf_wrong', '.3f')}; confidence tells them apart with an AUROC of "
+            f"{seed_mean(e, 'misclassification/auroc', '.1f', scale=100)}% (50% is a coin toss)."
+        )
+    seeds = len(next(iter(document["directions"].values())).get("acc_seeds", []))
+    if seeds > 1:
+        paragraphs.append(
+            f"Numbers are mean ± standard deviation over {seeds} trained models (seeds)."
         )
     section = Section(
         "cross",
         "Each model on the other data set",
         paragraphs,
-        [table],
+        [table, right_wrong],
         figures_of(document, folder),
         numbers,
     )

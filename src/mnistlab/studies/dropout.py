@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,18 +15,20 @@ from mnistlab.config import (
     check_fraction,
     parse_floats,
 )
-from mnistlab.predict import predict_logits
-from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct
+from mnistlab.predict import predict_logits, softmax
+from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct, seed_mean
 from mnistlab.studies.confidence import right_wrong_stats
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
-    tutorial_spec,
+    tutorial_specs,
 )
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import Study, option
 from mnistlab.studies.writer import StudyWriter
+from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
@@ -55,7 +58,12 @@ class DropoutOptions:
 
 
 def model_specs(ctx: StudyContext, options: DropoutOptions) -> list:
-    return [tutorial_spec(ctx, options.dataset, arch=options.arch)]
+    return tutorial_specs(ctx, options.dataset, arch=options.arch)
+
+
+def _auroc_of_errors(correct: np.ndarray, score: np.ndarray) -> float:
+    """Misclassification AUROC (score: higher = less trust); NaN without both kinds of answer."""
+    return metrics.auroc(~correct, score) if 0 < correct.sum() < len(correct) else math.nan
 
 
 def run(ctx: StudyContext, options: DropoutOptions) -> dict:
@@ -71,66 +79,79 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
     writer = StudyWriter(ctx, "dropout", recorded, (dataset,))
     if (saved := writer.reusable()) is not None:
         return saved
-    (trained,) = get_models(ctx, model_specs(ctx, options))
+    models = get_models(ctx, model_specs(ctx, options))
     images, labels = test_set(ctx, dataset)
-    original = predict_logits(trained.model, images).argmax(axis=1) == labels
-    rows, summary = [], []
+    per_p: list[list[dict]] = [[] for _ in ps]  # one row per seed, for each p
     fig, axes = plots.new_axes(len(ps), 1, width=4.2, height=3.4)
     with progress.task(
-        f"weight dropout, {members} members x {len(ps)} p", members * len(ps)
+        f"weight dropout, {members} members x {len(ps)} p x {len(models)} seed(s)",
+        members * len(ps) * len(models),
     ) as bar:
-        for col, p in enumerate(ps):
-            # Streamed: memory stays O(images x classes) whatever the number of members.
-            members_seen = ensemble_logits(
-                trained.model,
-                images,
-                p=p,
-                members=members,
-                seed=ctx.seed,
-                drop_biases=drop_biases,
-                memory_budget=ctx.memory_budget,
-                progress_task=bar,
-                sink=MemberSummary(members, len(images), labels=labels),
-            )
-            majority, share = members_seen.vote()
-            correct = majority == labels
-            member_acc = members_seen.member_accuracy()
-            mean_probability = members_seen.mean_probability()
-            stats = right_wrong_stats(share, correct)
-            row = {
-                "p": p,
-                "original/acc": float(original.mean()),
-                "vote/acc": float(correct.mean()),
-                "member/acc_mean": float(member_acc.mean()),
-                "member/acc_std": float(member_acc.std()),
-                "mean_probability/acc": float((mean_probability.argmax(axis=1) == labels).mean()),
-                "share_unanimous": float((share == 1.0).mean()),
-                **stats,
-                "histogram/right": np.histogram(share[correct], BINS)[0],
-                "histogram/wrong": np.histogram(share[~correct], BINS)[0],
-            }
-            rows.append(row)
-            plots.confidence_histogram(
-                share[correct],
-                share[~correct],
-                bins=BINS,
-                density=True,
-                ax=axes[0, col],
-                title=f"p = {p:g}: vote acc {row['vote/acc']:.3f}",
-                xlabel=f"vote share of the majority class (K={members})",
-            )
-            summary.append(
-                f"p={p:g}: accuracy {row['original/acc']:.4f} before, vote {row['vote/acc']:.4f}, single members "
-                f"{row['member/acc_mean']:.4f} ± {row['member/acc_std']:.4f}; mean vote share {stats['mean_conf_wrong']:.3f} "
-                f"on wrong answers vs {stats['mean_conf_right']:.3f} on right ones; "
-                f"{100 * row['share_unanimous']:.1f}% unanimous"
-            )
+        for trained in models:
+            first = trained is models[0]  # figures and histograms: --seed's own model
+            probabilities = softmax(predict_logits(trained.model, images))
+            original = probabilities.argmax(axis=1) == labels
+            softmax_auroc = _auroc_of_errors(original, -probabilities.max(axis=1))
+            for col, p in enumerate(ps):
+                # Streamed: memory stays O(images x classes) whatever the number of members.
+                members_seen = ensemble_logits(
+                    trained.model,
+                    images,
+                    p=p,
+                    members=members,
+                    seed=trained.spec.seed,
+                    drop_biases=drop_biases,
+                    memory_budget=ctx.memory_budget,
+                    progress_task=bar,
+                    sink=MemberSummary(members, len(images), labels=labels),
+                )
+                majority, share = members_seen.vote()
+                correct = majority == labels
+                member_acc = members_seen.member_accuracy()
+                mean_probability = members_seen.mean_probability()
+                row = {
+                    "p": p,
+                    "original/acc": float(original.mean()),
+                    "vote/acc": float(correct.mean()),
+                    "member/acc_mean": float(member_acc.mean()),
+                    "member/acc_spread": float(member_acc.std()),
+                    "mean_probability/acc": float(
+                        (mean_probability.argmax(axis=1) == labels).mean()
+                    ),
+                    "share_unanimous": float((share == 1.0).mean()),
+                    "vote/misclassification_auroc": _auroc_of_errors(correct, -share),
+                    "original/misclassification_auroc": softmax_auroc,
+                    **right_wrong_stats(share, correct),
+                    "histogram/right": np.histogram(share[correct], BINS)[0],
+                    "histogram/wrong": np.histogram(share[~correct], BINS)[0],
+                }
+                per_p[col].append(row)
+                if first:
+                    plots.confidence_histogram(
+                        share[correct],
+                        share[~correct],
+                        bins=BINS,
+                        density=True,
+                        ax=axes[0, col],
+                        title=f"p = {p:g}: vote acc {row['vote/acc']:.3f}",
+                        xlabel=f"vote share of the majority class (K={members})",
+                    )
+    rows = [over_seeds(seed_rows) for seed_rows in per_p]
+    summary = [
+        f"p={r['p']:g}: accuracy {seed_mean(r, 'original/acc')} before, vote {seed_mean(r, 'vote/acc')}, "
+        f"single members {seed_mean(r, 'member/acc_mean')}; mean vote share "
+        f"{seed_mean(r, 'mean_conf_wrong', '.3f')} on wrong answers vs {seed_mean(r, 'mean_conf_right', '.3f')} "
+        f"on right ones; misclassification AUROC of the vote share "
+        f"{seed_mean(r, 'vote/misclassification_auroc', '.1f', scale=100)}%; "
+        f"{seed_mean(r, 'share_unanimous', '.1f', scale=100)}% unanimous"
+        for r in rows
+    ]
     writer.figure(
         "dropout",
         fig,
         "Vote share of the majority class for right and wrong answers, one panel per p.",
     )
-    return writer.finish({"model": model_summary(trained), "rows": rows, "bins": BINS}, summary)
+    return writer.finish({"model": model_summary(models[0]), "rows": rows, "bins": BINS}, summary)
 
 
 def sections(document: dict, folder) -> list[Section]:
@@ -143,6 +164,7 @@ def sections(document: dict, folder) -> list[Section]:
             "single member acc",
             "mean share right",
             "mean share wrong",
+            "AUROC wrong (vote)",
             "unanimous",
         ],
         [],
@@ -152,12 +174,13 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 f"{fmt(r['p'], 'g')}",
-                f"{fmt(r['original/acc'], '.4f')}",
-                f"{fmt(r['vote/acc'], '.4f')}",
-                f"{fmt(r['member/acc_mean'], '.4f')} ± {fmt(r['member/acc_std'], '.4f')}",
-                f"{fmt(r['mean_conf_right'], '.3f')}",
-                f"{fmt(r['mean_conf_wrong'], '.3f')}",
-                pct(r["share_unanimous"]),
+                seed_mean(r, "original/acc"),
+                seed_mean(r, "vote/acc"),
+                seed_mean(r, "member/acc_mean"),
+                seed_mean(r, "mean_conf_right", ".3f"),
+                seed_mean(r, "mean_conf_wrong", ".3f"),
+                seed_mean(r, "vote/misclassification_auroc", ".1f", scale=100),
+                seed_mean(r, "share_unanimous", ".1f", scale=100) + "%",
             ]
         )
         numbers.update(
@@ -169,6 +192,7 @@ def sections(document: dict, folder) -> list[Section]:
                     "member/acc_mean",
                     "mean_conf_right",
                     "mean_conf_wrong",
+                    "vote/misclassification_auroc",
                 )
             }
         )
@@ -200,6 +224,12 @@ def sections(document: dict, folder) -> list[Section]:
         f"p={fmt(rows[0]['p'], 'g')}), so the share carries little information there. The scoreboard section "
         f"below measures whether it tells wrong answers apart better than plain softmax.",
     ]
+    seeds = len(rows[0].get("vote/acc_seeds", []))
+    if seeds > 1:
+        paragraphs.append(
+            f"Every number is the mean over {seeds} trained models (seeds), each with its own "
+            f"{opts['members']} perturbed copies; the table adds the standard deviation over seeds."
+        )
     section = Section(
         "dropout",
         "Post-training weight dropout",

@@ -9,14 +9,15 @@ import numpy as np
 from mnistlab import plots
 from mnistlab.errors import ConfigError
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt
+from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
-    tutorial_spec,
+    tutorial_specs,
 )
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import Study, option
 from mnistlab.studies.writer import StudyWriter
 
@@ -86,7 +87,21 @@ class MorphOptions:
 
 
 def model_specs(ctx: StudyContext, options: MorphOptions) -> list:
-    return [tutorial_spec(ctx, options.dataset)]
+    return tutorial_specs(ctx, options.dataset)
+
+
+def blend_numbers(probabilities: list[np.ndarray]) -> dict:
+    """How sure the model is on the blends of every pair (one (STEPS, 10) array per pair)."""
+    top = np.concatenate([p.max(axis=1) for p in probabilities])
+    return {
+        "blend/mean_top_probability": float(top.mean()),
+        "blend/share_above_0.9": float((top > 0.9).mean()),
+        "blend/share_above_0.99": float((top > 0.99).mean()),
+        **{
+            f"pair{n}/min_top_probability": float(p.max(axis=1)[1:-1].min())
+            for n, p in enumerate(probabilities, 1)
+        },
+    }
 
 
 def run(ctx: StudyContext, options: MorphOptions) -> dict:
@@ -108,11 +123,19 @@ def run(ctx: StudyContext, options: MorphOptions) -> dict:
     )
     if (saved := writer.reusable()) is not None:
         return saved
-    (trained,) = get_models(ctx, model_specs(ctx, options))
+    trained, *others = get_models(ctx, model_specs(ctx, options))
     alphas = np.linspace(0.0, 1.0, STEPS)
+    paths = [blend(images[i], images[j], alphas) for i, j in pairs]
+    # Every seed's model on the same blends: how sure it is does not rest on one training run.
+    numbers = over_seeds(
+        [
+            blend_numbers([predict_proba(m.model, path) for path in paths])
+            for m in [trained, *others]
+        ]
+    )
     rows, summary = [], []
     for n, (i, j) in enumerate(pairs, 1):
-        path = blend(images[i], images[j], alphas)
+        path = paths[n - 1]
         probabilities = predict_proba(trained.model, path)
         analysis = analyse_path(alphas, probabilities)
         rows.append(
@@ -161,15 +184,26 @@ def run(ctx: StudyContext, options: MorphOptions) -> dict:
             f"{analysis['min_top_probability']:.3f} at a={analysis['a_at_min']:.2f} "
             f"(at the ends: {analysis['top_probability_ends'][1]:.3f} on I1, {analysis['top_probability_ends'][0]:.3f} on I2)"
         )
+    summary.append(
+        f"all blends: {seed_mean(numbers, 'blend/share_above_0.9', '.1f', scale=100)}% of the "
+        f"{len(pairs) * STEPS} images get a top probability above 0.9 (mean top probability "
+        f"{seed_mean(numbers, 'blend/mean_top_probability', '.3f')})"
+    )
     return writer.finish(
-        {"model": model_summary(trained), "pairs": rows, "alphas": alphas}, summary
+        {"model": model_summary(trained), "pairs": rows, "alphas": alphas, "numbers": numbers},
+        summary,
     )
 
 
 def sections(document: dict, folder) -> list[Section]:
-    table = Table(["I1 (a=1)", "I2 (a=0)", "switches", "lowest top probability", "at a"], [])
+    numbers = document["numbers"]
+    seeds = len(numbers["blend/share_above_0.9_seeds"])
+    header = ["I1 (a=1)", "I2 (a=0)", "switches", "lowest top probability", "at a"]
+    if seeds > 1:
+        header.append(f"lowest, {seeds} seeds")
+    table = Table(header, [])
     lows = []
-    for p in document["pairs"]:
+    for n, p in enumerate(document["pairs"], 1):
         switches = (
             ", ".join(f"{s['from']}->{s['to']} at {fmt(s['a'], '.3f')}" for s in p["switches"])
             or "none"
@@ -182,6 +216,7 @@ def sections(document: dict, folder) -> list[Section]:
                 f"{fmt(p['min_top_probability'], '.3f')}",
                 f"{fmt(p['a_at_min'], '.2f')}",
             ]
+            + ([seed_mean(numbers, f"pair{n}/min_top_probability", ".3f")] if seeds > 1 else [])
         )
         lows.append(p["min_top_probability"])
     extra = [len(p["classes_visited"]) > 2 for p in document["pairs"]]
@@ -191,19 +226,24 @@ def sections(document: dict, folder) -> list[Section]:
         f"near 1 on both sides. The model is certain about images that are half one digit and half another for most "
         f"of the path"
         + (f"; {sum(extra)} blend(s) pass through a third class on the way" if any(extra) else "")
+        + f". Over all {len(lows) * 100} blend images, "
+        f"{seed_mean(numbers, 'blend/share_above_0.9', '.1f', scale=100)}% get a top probability above 0.9 "
+        f"and {seed_mean(numbers, 'blend/share_above_0.99', '.1f', scale=100)}% above 0.99"
+        + (f" (mean ± std over {seeds} trained models)" if seeds > 1 else "")
         + "."
     )
-    numbers = {
+    shown = {
         f"pair{n}/min_top_probability": p["min_top_probability"]
         for n, p in enumerate(document["pairs"], 1)
     }
+    shown |= {k: v for k, v in numbers.items() if k.startswith("blend/") and "_seeds" not in k}
     section = Section(
         "morph",
         "Morphing one digit into another",
         [text],
         [table],
         figures_of(document, folder),
-        numbers,
+        shown,
     )
     return [section]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mnistlab.errors import ConfigError
 from mnistlab.studies import (
+    claims,
     confidence,
     cross,
     dropout,
@@ -23,6 +24,7 @@ STUDIES: list[Study] = [
     morph.STUDY,
     dropout.STUDY,
     scoreboard.STUDY,
+    claims.STUDY,
 ]
 
 

@@ -23,6 +23,8 @@ from mnistlab.studies.context import (
     test_set,
     tutorial_spec,
 )
+from mnistlab.studies.replicates import over_seeds
+from mnistlab.studies.scoreboard_verdict import compare_with_softmax, verdict
 from mnistlab.studies.study import Study, datasets_option, option
 from mnistlab.studies.writer import StudyWriter
 from mnistlab.training import training_arrays
@@ -88,18 +90,11 @@ def ood_sets(ctx: StudyContext, dataset: str, test_images: np.ndarray, size: int
 
 def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
     sizes = options.resolved(ctx)
-    members, ensemble_size, bootstrap = (
-        sizes["members"],
-        sizes["ensemble_size"],
-        sizes["bootstrap"],
-    )
-    datasets, ps = options.datasets, options.p
+    datasets = options.datasets
     recorded = {
         "datasets": list(datasets),
-        "members": members,
-        "ensemble_size": ensemble_size,
-        "p": list(ps),
-        "bootstrap": bootstrap,
+        **sizes,
+        "p": list(options.p),
         "validation_size": ctx.profile.validation_size,
         "ood_size": OOD_SIZE,
         "mc_dropout_rate": MC_DROPOUT_RATE,
@@ -111,21 +106,43 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
     if (saved := writer.reusable()) is not None:
         return saved
     # All models of both data sets in one call (they train in parallel), loaded once.
-    per_dataset = ensemble_size + 1
-    trained = get_models(ctx, model_specs(ctx, options))
+    trained = iter(get_models(ctx, model_specs(ctx, options)))
+    per_replicate = sizes["ensemble_size"] + 1
     results, summary = {}, []
-    for i, dataset in enumerate(datasets):
-        progress.say(f"scoreboard: {dataset}")
-        entry = _run_dataset(
-            ctx,
-            writer,
-            dataset,
-            trained[i * per_dataset : (i + 1) * per_dataset],
-            members=members,
-            ensemble_size=ensemble_size,
-            ps=ps,
-            bootstrap=bootstrap,
+    for dataset in datasets:
+        images, labels = test_set(ctx, dataset)
+        sets = {"test": images, **ood_sets(ctx, dataset, images, OOD_SIZE)}
+        replicates = []
+        for r, seed in enumerate(ctx.seed_list):
+            progress.say(f"scoreboard: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
+            models = [next(trained) for _ in range(per_replicate)]
+            replicates.append(
+                replicate(ctx, dataset, models, sets, seed=seed, p=options.p, **sizes)
+            )
+        methods = [rep["methods"] for rep in replicates]
+        scoreboard_views.figures(writer, dataset, methods[0], labels)  # the first seed's
+        rows = [
+            over_seeds([rep["rows"][i] for rep in replicates])
+            for i in range(len(replicates[0]["rows"]))
+        ]
+        progress.say(f"scoreboard: {dataset}, paired comparisons with max softmax")
+        comparisons = compare_with_softmax(
+            methods, labels, f"ood/{other(dataset)}", n_boot=sizes["bootstrap"], seed=ctx.seed
         )
+        entry = {
+            "models": [rep["models"] for rep in replicates],
+            **over_seeds([{"temperature": rep["temperature"]} for rep in replicates]),
+            "validation_size": replicates[0]["validation_size"],
+            "test_size": len(labels),
+            "ood_sets": {k: len(v) for k, v in sets.items() if k.startswith("ood/")},
+            "rows": rows,
+            "comparisons": comparisons,
+            "reliability": {
+                m.name: metrics.reliability_curve(labels, m.probabilities["test"], n_bins=ECE_BINS)
+                for m in methods[0]
+            },
+        }
+        entry["verdict"] = verdict(dataset, rows, comparisons)
         results[dataset] = entry
         summary += entry["verdict"]
     table = scoreboard_views.console_table(results)
@@ -133,12 +150,18 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
 
 
 def dataset_specs(ctx: StudyContext, dataset: str, ensemble_size: int) -> list:
-    """The deep ensemble's members (the first is the base model), then the MC dropout model."""
+    """Per seed replicate r: a deep ensemble (its first member is the replicate's base model),
+    then the MC dropout model. Ensembles use disjoint seeds (seed + r*M ... seed + r*M + M-1),
+    so the replicates are independent; with one seed this is seeds seed ... seed + M-1."""
     validation = {"validation_size": ctx.profile.validation_size}
-    ensemble = [
-        tutorial_spec(ctx, dataset, seed=ctx.seed + m, **validation) for m in range(ensemble_size)
-    ]
-    return [*ensemble, tutorial_spec(ctx, dataset, dropout=MC_DROPOUT_RATE, **validation)]
+    specs = []
+    for r, seed in enumerate(ctx.seed_list):
+        first = ctx.seed + r * ensemble_size
+        specs += [
+            tutorial_spec(ctx, dataset, seed=first + m, **validation) for m in range(ensemble_size)
+        ]
+        specs.append(tutorial_spec(ctx, dataset, seed=seed, dropout=MC_DROPOUT_RATE, **validation))
+    return specs
 
 
 def model_specs(ctx: StudyContext, options: ScoreboardOptions) -> list:
@@ -146,11 +169,11 @@ def model_specs(ctx: StudyContext, options: ScoreboardOptions) -> list:
     return [spec for d in options.datasets for spec in dataset_specs(ctx, d, size)]
 
 
-def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bootstrap) -> dict:
-    *ensemble, mc_model = models  # as model_specs() lists them
+def replicate(ctx, dataset, models, sets, *, seed, p, members, ensemble_size, bootstrap) -> dict:
+    """Every method on one seed replicate: its outputs (probabilities, scores) and table rows."""
+    *ensemble, mc_model = models  # as dataset_specs() lists them
     base = ensemble[0]
-    images, labels = test_set(ctx, dataset)
-    sets = {"test": images, **ood_sets(ctx, dataset, images, OOD_SIZE)}
+    labels = test_set(ctx, dataset)[1]
     _, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
     # The temperature sees only the held-out validation split of the training set.
     scaler = TemperatureScaler().fit(predict_logits(base.model, x_val), y_val)
@@ -165,33 +188,31 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
     def per_set(summary: MemberSummary) -> dict:
         return dict(zip(names, summary.split(bounds), strict=True))
 
-    budget = ctx.memory_budget
-    with progress.task(f"{dataset}: weight and MC dropout members", members * (len(ps) + 1)) as bar:
-        for p in ps:
+    run_options = {"memory_budget": ctx.memory_budget, "seed": seed}
+    with progress.task(f"{dataset}: weight and MC dropout members", members * (len(p) + 1)) as bar:
+        for fraction in p:
             member_logits = per_set(
                 ensemble_logits(
                     base.model,
                     stacked,
-                    p=p,
+                    p=fraction,
                     members=members,
-                    seed=ctx.seed,
-                    memory_budget=budget,
                     progress_task=bar,
                     sink=MemberSummary(members, len(stacked)),
+                    **run_options,
                 )
             )
             methods += ensemble_outputs(
-                f"weight dropout p={p:g}", "weight dropout", member_logits, with_vote=True
+                f"weight dropout p={fraction:g}", "weight dropout", member_logits, with_vote=True
             )
         mc_logits = per_set(
             mc_dropout_logits(
                 mc_model.model,
                 stacked,
                 passes=members,
-                seed=ctx.seed,
-                memory_budget=budget,
                 progress_task=bar,
                 sink=MemberSummary(members, len(stacked)),
+                **run_options,
             )
         )
     methods += ensemble_outputs(
@@ -208,74 +229,17 @@ def _run_dataset(ctx, writer, dataset, models, *, members, ensemble_size, ps, bo
         methods += ensemble_outputs(
             f"deep ensemble (M={ensemble_size})", "deep ensemble", deep, with_vote=False
         )
-    rows = [evaluate(m, labels, n_boot=bootstrap, seed=ctx.seed) for m in methods]
-    scoreboard_views.figures(writer, dataset, methods, labels)
-    curves = {
-        m.name: metrics.reliability_curve(labels, m.probabilities["test"], n_bins=ECE_BINS)
-        for m in methods
-    }
     return {
+        "methods": methods,
+        "rows": [evaluate(m, labels, n_boot=bootstrap, seed=seed) for m in methods],
+        "temperature": scaler.temperature_,
+        "validation_size": len(y_val),
         "models": {
             "base": model_summary(base),
             "mc_dropout": model_summary(mc_model),
             "ensemble": [model_summary(m) for m in ensemble],
         },
-        "temperature": scaler.temperature_,
-        "validation_size": len(y_val),
-        "test_size": len(labels),
-        "ood_sets": {k: len(v) for k, v in sets.items() if k.startswith("ood/")},
-        "rows": rows,
-        "reliability": curves,
-        "verdict": verdict(dataset, rows),
     }
-
-
-def _auroc_text(row: dict) -> str:
-    low, high = row["misclassification/auroc_ci"]
-    return f"{100 * row['misclassification/auroc']:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
-
-
-def verdict(dataset: str, rows: list[dict]) -> list[str]:
-    """A few sentences from the numbers: best signal, and weight dropout vs plain softmax."""
-    softmax_row = next(r for r in rows if r["method"] == "max softmax")
-    scored = [r for r in rows if "misclassification/auroc" in r]
-    lines = []
-    if "misclassification/auroc" not in softmax_row:
-        lines.append(
-            f"{dataset}: the base model has no wrong (or no right) test answers, so misclassification "
-            f"detection is undefined for it"
-        )
-    else:
-        best = max(scored, key=lambda r: r["misclassification/auroc"])
-        lines.append(
-            f"{dataset}: best misclassification AUROC {_auroc_text(best)} ({best['method']}); "
-            f"max softmax {_auroc_text(softmax_row)}"
-        )
-        dropout_rows = [r for r in scored if r["family"] == "weight dropout"]
-        if dropout_rows:
-            top = max(dropout_rows, key=lambda r: r["misclassification/auroc"])
-            low, high = top["misclassification/auroc_ci"]
-            s_low, s_high = softmax_row["misclassification/auroc_ci"]
-            if low > s_high:
-                judgement = "beats plain softmax (95% intervals do not overlap)"
-            elif high < s_low:
-                judgement = "is worse than plain softmax (95% intervals do not overlap)"
-            else:
-                judgement = "does not clearly beat plain softmax (95% intervals overlap)"
-            lines.append(
-                f"{dataset}: post-training weight dropout, best variant {top['method']} at AUROC "
-                f"{_auroc_text(top)}, {judgement}"
-            )
-    ood_keys = sorted({k for r in rows for k in r if k.startswith("ood/") and k.endswith("/auroc")})
-    if ood_keys:
-        best_ood = max(rows, key=lambda r: np.mean([r[k] for k in ood_keys]))
-        mean_softmax = np.mean([softmax_row[k] for k in ood_keys])
-        lines.append(
-            f"{dataset}: best mean OOD AUROC over {len(ood_keys)} sets "
-            f"{100 * np.mean([best_ood[k] for k in ood_keys]):.1f} ({best_ood['method']}) vs "
-            f"{100 * mean_softmax:.1f} for max softmax"
-        )
-    return lines
 
 
 STUDY = Study(

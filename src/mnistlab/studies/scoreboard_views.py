@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.report.document import Section, Table, figures_of, fmt, num
+from mnistlab.report.document import Section, Table, figures_of, fmt, num, seed_mean
+from mnistlab.studies.scoreboard_verdict import REFERENCE, interval_text
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.methods import ECE_BINS, MethodOutput
 
 MAIN_FAMILIES_SHOWN = 6
+SYNTHETIC_OOD = ("ood/uniform", "ood/gaussian", "ood/inverted")
 
 
 def _shown(methods: list[MethodOutput]) -> list[MethodOutput]:
@@ -73,50 +75,71 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
     )
 
 
-def _ci(row: dict, key: str) -> str:
-    if key not in row or row[key] is None:
-        return "n/a"
-    ci = row.get(f"{key}_ci")
-    text = fmt(100 * num(row[key]), ".1f")
-    return f"{text} [{fmt(100 * ci[0], '.1f')}, {fmt(100 * ci[1], '.1f')}]" if ci else text
+def _paired(entry: dict, method: str, key: str) -> str:
+    result = entry["comparisons"].get(method, {}).get(key)
+    if result is None:
+        return "(reference)" if method == REFERENCE else "n/a"
+    return interval_text(result).replace(" points", "")
 
 
 def sections(document: dict, folder) -> list[Section]:
     opts = document["options"]
+    seeds = len(document.get("seeds", [])) or 1
     paragraphs = [
         f"Every method gives a score where higher means less trust. Misclassification columns treat wrong answers as "
-        f"positives (AUROC with a {opts['bootstrap']}-resample bootstrap 95% interval, AUPR with errors as positives, "
-        f"FPR at 95% TPR, area under the risk-coverage curve); out-of-distribution columns give the AUROC of telling "
-        f"{opts['ood_size']} images of each other set from the test set. Weight dropout and MC dropout use "
-        f"{opts['members']} members; the deep ensemble {opts['ensemble_size']} independently seeded models; the "
-        f"temperature is fitted on a validation split held out from training. All scores in %, except ECE, NLL, AURC.",
+        f"positives (AUROC, AUPR with errors as positives, FPR at 95% TPR, area under the risk-coverage curve); "
+        f"out-of-distribution columns give the AUROC of telling {opts['ood_size']} images of each other set from "
+        f"the test set. Weight dropout and MC dropout use {opts['members']} members; the deep ensemble "
+        f"{opts['ensemble_size']} independently seeded models; the temperature is fitted on a validation split "
+        f"held out from training. All scores in %, except ECE, NLL, AURC."
+        + (
+            f" Every number is the mean ± standard deviation over {seeds} seed replicates (each its own trained "
+            f"models; deep ensembles of disjoint seeds)."
+            if seeds > 1
+            else ""
+        ),
+        f"The Δ columns compare each method with max softmax, paired: per seed, both are scored on the same "
+        f"bootstrap resample of the test images ({opts['bootstrap']} resamples), and the seeds are resampled too; "
+        f"the bracket is the 95% interval of the difference in AUROC points, and a method is called better or "
+        f"worse only when it excludes 0.",
     ]
     tables, numbers = [], {}
     for dataset, entry in document["datasets"].items():
         rows = entry["rows"]
         ood = [k for k in rows[0] if k.startswith("ood/") and k.endswith("/auroc")]
-        header = ["method", "acc", "NLL", "ECE", "AUROC err", "AUPR err", "FPR95 err", "AURC"]
-        header += [f"OOD {k.split('/')[1]}" for k in ood]
+        other_set = next(k for k in entry["ood_sets"] if k not in SYNTHETIC_OOD)
+        header = ["method", "acc", "NLL", "ECE", "AUROC err", "Δ AUROC err [95%]", "FPR95 err"]
+        header += ["AURC", *[f"OOD {k.split('/')[1]}" for k in ood]]
+        header.append(f"Δ OOD {other_set.split('/')[1]} [95%]")
         table = Table(header, [])
         for r in rows:
             table.rows.append(
                 [
                     r["method"],
-                    fmt(r["test/acc"], ".4f"),
+                    seed_mean(r, "test/acc"),
                     fmt(r["test/nll"], ".4f"),
                     fmt(r["test/ece"], ".4f"),
-                    _ci(r, "misclassification/auroc"),
-                    fmt(100 * num(r.get("misclassification/aupr_error")), ".1f"),
+                    seed_mean(r, "misclassification/auroc", ".1f", scale=100),
+                    _paired(entry, r["method"], "misclassification/auroc"),
                     fmt(100 * num(r.get("misclassification/fpr95")), ".1f"),
                     fmt(r["test/aurc"], ".4f"),
                 ]
-                + [fmt(100 * num(r[k]), ".1f") for k in ood]
+                + [seed_mean(r, k, ".1f", scale=100) for k in ood]
+                + [_paired(entry, r["method"], f"{other_set}/auroc")]
             )
             for key in ("test/acc", "test/ece", "misclassification/auroc", "test/aurc", *ood):
                 numbers[f"{dataset}/{r['method']}/{key}"] = r.get(key)
+                numbers[f"{dataset}/{r['method']}/{key}_std"] = r.get(f"{key}_std")
+        for method, results in entry["comparisons"].items():
+            for key, result in results.items():
+                numbers[f"{dataset}/{method}/{key}_minus_softmax"] = [
+                    result["difference"],
+                    result["low"],
+                    result["high"],
+                ]
         tables.append(table)
         paragraphs.append(
-            f"**{dataset}** (temperature T = {fmt(entry['temperature'], '.2f')}): "
+            f"**{dataset}** (temperature T = {seed_mean(entry, 'temperature', '.2f')}): "
             + "; ".join(line.split(": ", 1)[1] for line in entry["verdict"])
             + "."
         )
@@ -135,7 +158,7 @@ def console_table(datasets: dict) -> str:
     """The scoreboard as the command prints it: one block per data set, AUROC in %."""
     lines = []
     for dataset, entry in datasets.items():
-        lines.append(f"{dataset} (T = {entry['temperature']:.2f}; AUROC in %)")
+        lines.append(f"{dataset} (T = {entry['temperature']:.2f}; AUROC in %, mean over seeds)")
         ood = [k for k in entry["rows"][0] if k.startswith("ood/") and k.endswith("/auroc")]
         header = (
             f"  {'method':34s} {'acc':>7s} {'ECE':>7s} {'AUROC':>6s} {'FPR95':>6s} {'AURC':>7s} "

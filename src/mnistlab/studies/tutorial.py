@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnistlab import plots
-from mnistlab.report.document import Section, figures_of, fmt
-from mnistlab.studies.context import StudyContext, get_models, model_summary, tutorial_spec
+from mnistlab.report.document import Section, figures_of, fmt, seed_mean
+from mnistlab.studies.context import StudyContext, get_models, model_summary, tutorial_specs
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import Study, datasets_option
 from mnistlab.studies.writer import StudyWriter
 
@@ -30,25 +31,36 @@ class TutorialOptions:
 
 
 def model_specs(ctx: StudyContext, options: TutorialOptions) -> list:
-    return [tutorial_spec(ctx, dataset) for dataset in options.datasets]
+    return [spec for dataset in options.datasets for spec in tutorial_specs(ctx, dataset)]
 
 
 def run(ctx: StudyContext, options: TutorialOptions) -> dict:
     writer = StudyWriter(ctx, "tutorial", {"datasets": list(options.datasets)}, options.datasets)
     if (saved := writer.reusable()) is not None:
         return saved
-    trained = get_models(ctx, model_specs(ctx, options))
+    trained = iter(get_models(ctx, model_specs(ctx, options)))
     results, summary = {}, []
     fig, axes = plots.new_axes(2, 1, width=4.6, height=3.4)
-    for model, dataset in zip(trained, options.datasets, strict=True):
+    for dataset in options.datasets:
+        models = [next(trained) for _ in ctx.seed_list]
+        model = models[0]  # --seed's own run: the exercise's numbers and curves
         history = model.meta["history"]
-        results[dataset] = {"model": model_summary(model), "history": history}
+        numbers = over_seeds(
+            [{k: m.meta[k] for k in ("train/acc", "test/acc", "seconds_per_epoch")} for m in models]
+        )
+        results[dataset] = {"model": model_summary(model), "history": history, **numbers}
         epochs = [row["epoch"] for row in history]
         axes[0, 0].plot(epochs, [row["loss"] for row in history], marker="o", label=dataset)
         axes[0, 1].plot(epochs, [row["acc"] for row in history], marker="o", label=dataset)
         summary.append(
             f"{dataset}: train accuracy {model.meta['train/acc']:.4f}, test accuracy "
             f"{model.meta['test/acc']:.4f}, {model.meta['seconds_per_epoch']:.2f} s/epoch"
+            + (
+                f"; over {len(models)} seeds: train {seed_mean(numbers, 'train/acc')}, "
+                f"test {seed_mean(numbers, 'test/acc')}"
+                if len(models) > 1
+                else ""
+            )
         )
     axes[0, 0].set(title="training loss per epoch", xlabel="epoch", ylabel="cross-entropy")
     axes[0, 1].set(title="training accuracy per epoch", xlabel="epoch", ylabel="accuracy")
@@ -57,7 +69,8 @@ def run(ctx: StudyContext, options: TutorialOptions) -> dict:
     writer.figure(
         "training-curves",
         fig,
-        "Training loss and accuracy of the tutorial model per epoch (on the training images).",
+        "Training loss and accuracy of the tutorial model per epoch (on the training images; "
+        "the first seed's run).",
     )
     return writer.finish({"datasets": results}, summary)
 
@@ -75,11 +88,25 @@ def sections(results: dict, folder) -> list[Section]:
             f"{'fits the training set noticeably better than unseen images' if gap > 0.02 else 'generalises with little overfitting'}."
             f" Training took {fmt(model['seconds_per_epoch'], '.2f')} s per epoch."
         )
+        seeds = entry.get("test/acc_seeds", [])
+        if len(seeds) > 1:
+            text += (
+                f" Over {len(seeds)} seeds ({_seed_range(model['spec']['seed'], len(seeds))}), "
+                f"train accuracy is {seed_mean(entry, 'train/acc')} and test accuracy "
+                f"**{seed_mean(entry, 'test/acc')}** (mean ± standard deviation): the seed alone "
+                f"moves test accuracy by {fmt(100 * (max(seeds) - min(seeds)), '.2f')} points."
+            )
         numbers = {k: model[k] for k in ("train/acc", "test/acc", "seconds_per_epoch")}
+        numbers |= {f"{k}_mean": entry.get(k) for k in ("train/acc", "test/acc")}
+        numbers |= {f"{k}_std": entry.get(f"{k}_std") for k in ("train/acc", "test/acc")}
         out.append(Section(f"tutorial-{dataset}", TITLES[dataset], [text], numbers=numbers))
     if out:  # the training curves of both data sets, under the last of them
         out[-1].figures = figures_of(results, folder)
     return out
+
+
+def _seed_range(first: int, count: int) -> str:
+    return f"seeds {first}-{first + count - 1}"
 
 
 STUDY = Study(

@@ -8,15 +8,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.config import check_at_least
 from mnistlab.errors import UserError
-from mnistlab.report.document import Section, Table, figures_of, fmt, mean_std
+from mnistlab.predict import predict_proba
+from mnistlab.report.document import Section, Table, figures_of, fmt, mean_std, seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
-from mnistlab.studies.context import StudyContext, get_models, model_summary, tutorial_spec
+from mnistlab.studies.context import (
+    StudyContext,
+    get_models,
+    model_summary,
+    test_set,
+    tutorial_specs,
+)
+from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.study import Study, datasets_option, option
 from mnistlab.studies.variant_grid import DEFAULT_GRID, Variant, default_grid, load_grid
 from mnistlab.studies.writer import StudyWriter
+from mnistlab.uncertainty.paired import (
+    accuracy_metric,
+    cached,
+    judgement,
+    paired_difference,
+    resample_weights,
+)
 
 
 @dataclass(frozen=True)
@@ -25,10 +39,6 @@ class VariantsOptions:
         tuple(DEFAULT_GRID), "only this data set's default grid (default: both)"
     )
     grid: str | None = option(None, "TOML file of [[variant]] tables (see examples/grid.toml)")
-    seeds: int = option(1, "train every variant with N seeds; report mean ± std", type=int)
-
-    def __post_init__(self):
-        check_at_least(self.seeds, 1, "--seeds", 100)
 
     def variants(self) -> list[Variant]:
         return load_grid(self.grid) if self.grid else default_grid(self.datasets)
@@ -39,12 +49,7 @@ def _spec_groups(ctx: StudyContext, options: VariantsOptions, grid: list[Variant
     groups = []
     for variant in grid:
         try:
-            groups.append(
-                [
-                    tutorial_spec(ctx, variant.dataset, seed=ctx.seed + s, **variant.changes)
-                    for s in range(options.seeds)
-                ]
-            )
+            groups.append(tutorial_specs(ctx, variant.dataset, **variant.changes))
         except TypeError as exc:
             raise UserError(f"variant {variant.name!r}: {exc}") from None
     return groups
@@ -55,35 +60,37 @@ def model_specs(ctx: StudyContext, options: VariantsOptions) -> list:
 
 
 def run(ctx: StudyContext, options: VariantsOptions) -> dict:
-    grid, seeds = options.variants(), options.seeds
+    grid, seeds = options.variants(), ctx.seeds
     datasets = tuple(dict.fromkeys(v.dataset for v in grid))
-    writer = StudyWriter(
-        ctx, "variants", {"seeds": seeds, "grid": [v.__dict__ for v in grid]}, datasets
-    )
+    writer = StudyWriter(ctx, "variants", {"grid": [v.__dict__ for v in grid]}, datasets)
     if (saved := writer.reusable()) is not None:
         return saved
     specs = _spec_groups(ctx, options, grid)
     # Every variant and seed in one call: what is not cached trains in parallel, one per core.
     trained = iter(get_models(ctx, [spec for group in specs for spec in group]))
-    rows = []
+    rows, correct = [], []
     for variant, group in zip(grid, specs, strict=True):
-        models = [model_summary(next(trained)) for _ in group]
-        train_acc = np.array([m["train/acc"] for m in models])
-        test_acc = np.array([m["test/acc"] for m in models])
+        models = [next(trained) for _ in group]
+        images, labels = test_set(ctx, variant.dataset)
+        # Per test image, right or wrong: what the paired comparison with the tutorial resamples.
+        correct.append([predict_proba(m.model, images).argmax(axis=1) == labels for m in models])
+        summaries = [model_summary(m) for m in models]
         rows.append(
             {
                 "dataset": variant.dataset,
                 "variant": variant.name,
-                "describe": models[0]["describe"],
+                "describe": summaries[0]["describe"],
                 "seeds": [spec.seed for spec in group],
-                "train/acc": float(train_acc.mean()),
-                "train/acc_std": float(train_acc.std(ddof=1)) if seeds > 1 else 0.0,
-                "test/acc": float(test_acc.mean()),
-                "test/acc_std": float(test_acc.std(ddof=1)) if seeds > 1 else 0.0,
-                "seconds_per_epoch": float(np.mean([m["seconds_per_epoch"] for m in models])),
-                "models": models,
+                **over_seeds(
+                    [
+                        {k: m[k] for k in ("train/acc", "test/acc", "seconds_per_epoch")}
+                        for m in summaries
+                    ]
+                ),
+                "models": summaries,
             }
         )
+    compare_with_reference(rows, correct, grid, n_boot=ctx.profile.bootstrap, seed=ctx.seed)
     write_text(writer.folder / "table.md", markdown_table(table(rows, seeds)) + "\n")
     write_text(writer.folder / "table.csv", csv_table(rows))
     for dataset in datasets:
@@ -112,59 +119,126 @@ def run(ctx: StudyContext, options: VariantsOptions) -> dict:
             f"accuracy-{dataset}", fig, f"Train and test accuracy of each variant on {dataset}."
         )
     summary = [
-        f"{r['dataset']:14s} {r['variant']:32s} train {r['train/acc']:.4f}  test {r['test/acc']:.4f}"
+        f"{r['dataset']:14s} {r['variant']:32s} train {seed_mean(r, 'train/acc')}  "
+        f"test {seed_mean(r, 'test/acc')}  {_difference(r)}"
         for r in rows
     ]
-    for dataset in datasets:
-        subset = [r for r in rows if r["dataset"] == dataset]
-        best = max(subset, key=lambda r: r["test/acc"])
-        gap = max(subset, key=lambda r: r["train/acc"] - r["test/acc"])
-        summary.append(
-            f"{dataset}: best test accuracy {best['test/acc']:.4f} ({best['variant']}); "
-            f"largest train-test gap {gap['train/acc'] - gap['test/acc']:.4f} ({gap['variant']})"
-        )
+    summary += [
+        dataset_verdict(dataset, [r for r in rows if r["dataset"] == dataset], seeds)
+        for dataset in datasets
+    ]
     return writer.finish({"rows": rows}, summary)
+
+
+def compare_with_reference(rows, correct, grid, *, n_boot: int, seed: int) -> None:
+    """Each variant's test accuracy minus the tutorial model's (the variant with no changes, on
+    the same data set), paired: same seeds, same test images resampled (paired.py)."""
+    for dataset in dict.fromkeys(v.dataset for v in grid):
+        indices = [i for i, v in enumerate(grid) if v.dataset == dataset]
+        reference = next((i for i in indices if not grid[i].changes), None)
+        if reference is None:
+            continue
+        rows[reference]["vs_tutorial"] = None
+        base = [cached(accuracy_metric(c)) for c in correct[reference]]
+        n_images = len(correct[reference][0])
+        weights = resample_weights(n_images, n_boot, np.random.default_rng([seed, 31337]))
+        for i in indices:
+            if i == reference:
+                continue
+            result = paired_difference(
+                [accuracy_metric(c) for c in correct[i]],
+                base,
+                n_images,
+                seed=seed,
+                weights=weights,
+            )
+            rows[i]["vs_tutorial"] = {**result, "verdict": judgement(result)}
+
+
+def _difference(row: dict) -> str:
+    """'+0.12 [-0.20, +0.45] pts' (test accuracy, variant minus tutorial), or '' for the tutorial."""
+    if "vs_tutorial" not in row:  # a grid without the tutorial model on this data set
+        return "n/a"
+    d = row["vs_tutorial"]
+    if d is None:
+        return "(reference)"
+    return (
+        f"{100 * d['difference']:+.2f} [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}] "
+        f"{'' if d['verdict'] == 'no clear difference' else d['verdict']}"
+    ).strip()
 
 
 def table(rows: list[dict], seeds: int) -> Table:
     """The variants table: the study's table.md and its report section show this one table."""
+    first = rows[0]["seeds"][0] if rows else 0
+    header = ["data set", "variant", "train acc", "test acc"]
+    header += [f"test acc, seed {first}"] if seeds > 1 else []
+    header += ["test acc − tutorial, points [95%]", "s/epoch"]
     return Table(
-        ["data set", "variant", "train acc", "test acc", "s/epoch"],
+        header,
         [
             [
                 r["dataset"],
                 r["variant"],
                 mean_std(r["train/acc"], r["train/acc_std"], show_std=seeds > 1),
                 mean_std(r["test/acc"], r["test/acc_std"], show_std=seeds > 1),
-                fmt(r["seconds_per_epoch"], ".2f"),
             ]
+            + ([fmt(r["test/acc_seeds"][0], ".4f")] if seeds > 1 else [])
+            + [_difference(r), fmt(r["seconds_per_epoch"], ".2f")]
             for r in rows
         ],
     )
 
 
+def dataset_verdict(dataset: str, subset: list[dict], seeds: int) -> str:
+    """What the table says about one data set, from the paired intervals."""
+    best = max(subset, key=lambda r: r["test/acc"])
+    compared = [r for r in subset if r.get("vs_tutorial")]
+    better = [r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "better"]
+    worse = [r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "worse"]
+    unclear = [
+        r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "no clear difference"
+    ]
+    text = (
+        f"On {dataset}, the highest mean test accuracy is {fmt(best['test/acc'], '.4f')} ({best['variant']})"
+        + (f" over {seeds} seeds" if seeds > 1 else "")
+        + "."
+    )
+    if compared:
+        text += (
+            f" Against the tutorial model (paired: same seeds, same test images resampled; 95% interval of "
+            f"the difference in test accuracy): better: {', '.join(better) or 'none'}; worse: "
+            f"{', '.join(worse) or 'none'}; no clear difference (the interval includes zero): "
+            f"{', '.join(unclear) or 'none'}."
+        )
+        if seeds == 1:
+            text += (
+                " With one seed the interval holds only test-set noise, not training noise; run with "
+                "--seeds N (the report uses 3)."
+            )
+    return text
+
+
 def sections(results: dict, folder) -> list[Section]:
     rows = results["rows"]
-    seeds = results["options"]["seeds"]
-    paragraphs = []
-    for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        subset = [r for r in rows if r["dataset"] == dataset]
-        best = max(subset, key=lambda r: r["test/acc"])
-        worst = min(subset, key=lambda r: r["test/acc"])
-        spread = best["test/acc"] - worst["test/acc"]
-        paragraphs.append(
-            f"On {dataset}, the best test accuracy is {fmt(best['test/acc'], '.4f')} ({best['variant']}) and the lowest "
-            f"{fmt(worst['test/acc'], '.4f')} ({worst['variant']}), a spread of {fmt(100 * spread, '.2f')} points"
-            + (
-                " (these differences are within what a change of seed alone can move; run with --seeds N to see)"
-                if seeds == 1 and spread < 0.005
-                else ""
-            )
-            + "."
-        )
+    seeds = len(rows[0]["seeds"]) if rows else 1
+    paragraphs = [
+        dataset_verdict(dataset, [r for r in rows if r["dataset"] == dataset], seeds)
+        for dataset in dict.fromkeys(r["dataset"] for r in rows)
+    ]
     numbers = {
-        f"{r['dataset']}/{r['variant']}/{k}": r[k] for r in rows for k in ("train/acc", "test/acc")
+        f"{r['dataset']}/{r['variant']}/{k}": r[k]
+        for r in rows
+        for k in ("train/acc", "test/acc", "train/acc_std", "test/acc_std")
     }
+    for r in rows:
+        if r.get("vs_tutorial"):
+            d = r["vs_tutorial"]
+            numbers[f"{r['dataset']}/{r['variant']}/test/acc_vs_tutorial"] = [
+                d["difference"],
+                d["low"],
+                d["high"],
+            ]
     return [
         Section(
             "variants",

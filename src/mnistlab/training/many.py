@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab import progress
+from mnistlab import flops, progress
 from mnistlab.config import RunSpec
 from mnistlab.data import file_checksums, load_split
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model, make_optimizer
+from mnistlab.models import build_model, make_optimizer, multiply_adds
 from mnistlab.runs import library_versions
 from mnistlab.training.cache import TrainedModel, cache_folder, load, store
 from mnistlab.training.fast import accuracy_with, fit_fast, shared_predictor, shared_runner
@@ -117,6 +117,9 @@ def _fit(job: _Job, bar) -> None:
         "val/acc": accuracy(x_val, y_val),
         "test/acc": accuracy(*job.test),
     }
+    per_image = multiply_adds(job.model)
+    flops.add(flops.training(per_image, len(x), job.spec.train.epochs))
+    flops.add(flops.forward(per_image, len(x) + len(x_val) + len(job.test[0])))
 
 
 def _finish(job: _Job, data_dir, parallel: int) -> dict:

@@ -16,7 +16,8 @@ import weakref
 
 import numpy as np
 
-from mnistlab import interrupt
+from mnistlab import flops, interrupt
+from mnistlab.models import multiply_adds
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
 
@@ -129,6 +130,7 @@ def run_members(
         if progress_task is not None:
             progress_task.advance(len(ids))
         interrupt.check()
+    flops.add(flops.forward(multiply_adds(model), len(images), members))
     return sink.logits if keep_all else sink
 
 

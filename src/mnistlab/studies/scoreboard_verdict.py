@@ -1,0 +1,146 @@
+"""The scoreboard's verdicts: every method against max softmax, paired over test images and
+combined over seeds (uncertainty/paired.py), and the sentences written from those intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistlab.uncertainty.methods import MethodOutput
+from mnistlab.uncertainty.paired import (
+    auroc_metric,
+    cached,
+    judgement,
+    paired_difference,
+    resample_weights,
+)
+
+REFERENCE = "max softmax"
+
+
+def _misclassification(method: MethodOutput, labels: np.ndarray):
+    error = method.probabilities["test"].argmax(axis=1) != labels
+    if not 0 < error.sum() < len(error):
+        return None  # no wrong (or no right) answers: AUROC undefined
+    return auroc_metric(error, method.score["test"])
+
+
+def _ood(method: MethodOutput, ood_key: str):
+    test, ood = method.score["test"], method.score[ood_key]
+    return auroc_metric(np.r_[np.zeros(len(test), bool), np.ones(len(ood), bool)], np.r_[test, ood])
+
+
+def compare_with_softmax(
+    replicates: list[list[MethodOutput]],
+    labels: np.ndarray,
+    ood_key: str,
+    *,
+    n_boot: int,
+    seed: int,
+) -> dict:
+    """For each method, AUROC(method) - AUROC(max softmax) for telling wrong answers (and the
+    images of `ood_key`) apart: mean over seeds, 95% two-stage paired bootstrap interval.
+
+    replicates[r]: every method's outputs on seed replicate r (same order in each). One
+    resample of the test images (and, separately, of the OOD images) serves every method and
+    every seed: the comparison is paired.
+    """
+    rng = np.random.default_rng([seed, 1618])
+    n_test, n_ood = len(labels), len(replicates[0][0].score[ood_key])
+    test_weights = resample_weights(n_test, n_boot, rng)
+    ood_weights = np.concatenate([test_weights, resample_weights(n_ood, n_boot, rng)], axis=1)
+    reference = [next(m for m in methods if m.name == REFERENCE) for methods in replicates]
+    base_error = [_misclassification(m, labels) for m in reference]
+    base_error = None if None in base_error else [cached(m) for m in base_error]
+    base_ood = [cached(_ood(m, ood_key)) for m in reference]
+    out = {}
+    for i, method in enumerate(replicates[0]):
+        if method.name == REFERENCE:
+            continue
+        runs = [methods[i] for methods in replicates]
+        entry = {}
+        error = [_misclassification(m, labels) for m in runs]
+        if base_error is not None and None not in error:
+            entry["misclassification/auroc"] = paired_difference(
+                error, base_error, n_test, seed=seed, weights=test_weights
+            )
+        entry[f"{ood_key}/auroc"] = paired_difference(
+            [_ood(m, ood_key) for m in runs],
+            base_ood,
+            n_test + n_ood,
+            seed=seed,
+            weights=ood_weights,
+        )
+        for result in entry.values():
+            result["verdict"] = judgement(result)
+        out[method.name] = entry
+    return out
+
+
+def interval_text(result: dict) -> str:
+    """'+1.2 [+0.4, +2.0] points' (AUROC difference in percentage points)."""
+    return (
+        f"{100 * result['difference']:+.1f} [{100 * result['low']:+.1f}, "
+        f"{100 * result['high']:+.1f}] points"
+    )
+
+
+def _mean_std(row: dict, key: str) -> str:
+    text = f"{100 * row[key]:.1f}"
+    if len(row.get(f"{key}_seeds", [])) > 1:
+        text += f" ± {100 * row[f'{key}_std']:.1f}"
+    return text
+
+
+SAYS = {
+    "better": "beats plain softmax",
+    "worse": "is worse than plain softmax",
+    "no clear difference": "does not clearly differ from plain softmax (the interval includes 0)",
+}
+
+
+def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
+    """A few sentences from the numbers: best signal, and weight dropout vs plain softmax."""
+    softmax_row = next(r for r in rows if r["method"] == REFERENCE)
+    key = "misclassification/auroc"
+    scored = [r for r in rows if r.get(key) is not None and np.isfinite(r[key])]
+    seeds = len(softmax_row.get("test/acc_seeds", [])) or 1
+    lines = []
+    if softmax_row not in scored:
+        lines.append(
+            f"{dataset}: the base model has no wrong (or no right) test answers, so misclassification "
+            f"detection is undefined for it"
+        )
+    else:
+        best = max(scored, key=lambda r: r[key])
+        lines.append(
+            f"{dataset}: best misclassification AUROC {_mean_std(best, key)} ({best['method']}); "
+            f"max softmax {_mean_std(softmax_row, key)}"
+            + (f" (mean ± std over {seeds} seeds)" if seeds > 1 else "")
+        )
+        dropout_rows = [r for r in scored if r["family"] == "weight dropout"]
+        compared = [r for r in dropout_rows if key in comparisons.get(r["method"], {})]
+        if compared:
+            top = max(compared, key=lambda r: r[key])
+            result = comparisons[top["method"]][key]
+            lines.append(
+                f"{dataset}: post-training weight dropout, best variant {top['method']} at AUROC "
+                f"{_mean_std(top, key)}, {SAYS[result['verdict']]}: paired difference "
+                f"{interval_text(result)} (95%, {seeds} seed(s) x test images)"
+            )
+        better = [
+            name for name, c in comparisons.items() if c.get(key, {}).get("verdict") == "better"
+        ]
+        lines.append(
+            f"{dataset}: methods that tell wrong answers apart better than max softmax (paired "
+            f"interval above 0): {', '.join(better) or 'none'}"
+        )
+    ood_keys = sorted({k for r in rows for k in r if k.startswith("ood/") and k.endswith("/auroc")})
+    if ood_keys:
+        best_ood = max(rows, key=lambda r: np.mean([r[k] for k in ood_keys]))
+        mean_softmax = np.mean([softmax_row[k] for k in ood_keys])
+        lines.append(
+            f"{dataset}: best mean OOD AUROC over {len(ood_keys)} sets "
+            f"{100 * np.mean([best_ood[k] for k in ood_keys]):.1f} ({best_ood['method']}) vs "
+            f"{100 * mean_softmax:.1f} for max softmax"
+        )
+    return lines

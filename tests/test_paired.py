@@ -1,0 +1,95 @@
+"""The paired comparison: weighted metrics against sklearn, and the paired test finding a
+difference that two separate intervals cannot see."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mnistlab.uncertainty import metrics
+from mnistlab.uncertainty.paired import (
+    auroc_metric,
+    judgement,
+    paired_difference,
+    resample_weights,
+    weighted_accuracy,
+    weighted_auroc,
+)
+
+
+def test_resample_weights_are_bootstrap_counts():
+    weights = resample_weights(50, 7, np.random.default_rng(0))
+    assert weights.shape == (7, 50) and (weights.sum(axis=1) == 50).all()
+    assert (weights >= 0).all() and len({tuple(w) for w in weights}) == 7
+
+
+def test_weighted_metrics_match_sklearn_and_plain_ones():
+    rng = np.random.default_rng(1)
+    positive = rng.random(300) < 0.3
+    score = np.round(rng.normal(size=300) + positive, 1)  # many ties
+    weights = resample_weights(300, 5, rng)
+    got = weighted_auroc(positive, score, weights)
+    for w, value in zip(weights, got, strict=True):
+        assert value == pytest.approx(roc_auc_score(positive, score, sample_weight=w), abs=1e-6)
+    assert weighted_auroc(positive, score, np.ones((1, 300)))[0] == pytest.approx(
+        metrics.auroc(positive, score), abs=1e-6
+    )
+    correct = rng.random(300) < 0.8
+    assert weighted_accuracy(correct, weights) == pytest.approx(
+        [np.average(correct, weights=w) for w in weights]
+    )
+
+
+def _two_detectors(rng, n=2000, gain=0.1):
+    """Scores of two error detectors on the same images: both see each image's difficulty,
+    B sees the errors a little better, by construction."""
+    error = rng.random(n) < 0.15
+    difficulty = rng.normal(size=n)  # shared by both: the pairing removes it
+    score_a = difficulty + 1.0 * error + 0.1 * rng.normal(size=n)
+    score_b = difficulty + (1.0 + gain) * error + 0.1 * rng.normal(size=n)
+    return error, score_a, score_b
+
+
+def test_paired_test_detects_a_difference_that_unpaired_intervals_miss():
+    error, score_a, score_b = _two_detectors(np.random.default_rng(3))
+    a_low, a_high = metrics.bootstrap_auroc_interval(error, score_a, n_boot=500, seed=0)
+    b_low, b_high = metrics.bootstrap_auroc_interval(error, score_b, n_boot=500, seed=0)
+    assert metrics.auroc(error, score_b) > metrics.auroc(error, score_a)
+    assert b_low < a_high, "the separate intervals should overlap for this construction"
+    result = paired_difference(
+        [auroc_metric(error, score_b)], [auroc_metric(error, score_a)], len(error), n_boot=500
+    )
+    assert result["low"] > 0 and judgement(result) == "better"
+    assert result["p_value"] < 0.05
+
+
+def test_paired_test_finds_no_difference_between_equal_methods_over_seeds():
+    rng = np.random.default_rng(4)
+    a, b = [], []
+    for _ in range(3):  # three "seeds": independent noise, same expected quality
+        error, score, _ = _two_detectors(rng, gain=0.0)
+        a.append(auroc_metric(error, score + 0.05 * rng.normal(size=len(score))))
+        b.append(auroc_metric(error, score + 0.05 * rng.normal(size=len(score))))
+    result = paired_difference(a, b, len(score), n_boot=300)
+    assert result["low"] < 0 < result["high"] and judgement(result) == "no clear difference"
+    assert len(result["per_seed"]) == 3 and result["seeds"] == 3
+
+
+def test_seed_noise_widens_the_interval():
+    """Two seeds that disagree in sign: the combined interval must include zero, though each
+    seed's own paired interval excludes it."""
+    rng = np.random.default_rng(5)
+    error, score_a, score_b = _two_detectors(rng, gain=0.6)
+    better = paired_difference([auroc_metric(error, score_b)], [auroc_metric(error, score_a)], 2000)
+    worse = paired_difference([auroc_metric(error, score_a)], [auroc_metric(error, score_b)], 2000)
+    assert better["low"] > 0 and worse["high"] < 0
+    both = paired_difference(
+        [auroc_metric(error, score_b), auroc_metric(error, score_a)],
+        [auroc_metric(error, score_a), auroc_metric(error, score_b)],
+        2000,
+    )
+    assert both["low"] < 0 < both["high"]
+
+
+def test_paired_difference_rejects_mismatched_seeds():
+    with pytest.raises(ValueError, match="same, non-empty"):
+        paired_difference([], [], 10)
