@@ -83,3 +83,13 @@ def first_seed(entry: dict, key: str, spec: str = ".4f") -> str:
     """The first seed's value of a number over seeds: the exercise's single run."""
     values = entry.get(f"{key}_seeds")
     return fmt(values[0] if values else entry.get(key), spec)
+
+
+def seed_mean_first(entry: dict, key: str, spec: str = ".4f", *, scale: float = 1.0) -> str:
+    """seed_mean, plus the first seed's own value when there are several: the exercise's
+    single-run number stays visible next to the mean."""
+    text = seed_mean(entry, key, spec, scale=scale)
+    values = entry.get(f"{key}_seeds") or []
+    if len(values) > 1:
+        text += f" (first seed {fmt(scale * num(values[0]), spec)})"
+    return text

@@ -8,7 +8,7 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, seed_mean
+from mnistlab.report.document import Section, Table, figures_of, seed_mean, seed_mean_first
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
@@ -34,6 +34,16 @@ def right_wrong_stats(confidence: np.ndarray, correct: np.ndarray) -> dict:
         "share_wrong_above_0.9": float((wrong > 0.9).mean()) if len(wrong) else float("nan"),
         "share_right_above_0.9": float((right > 0.9).mean()) if len(right) else float("nan"),
     }
+
+
+def right_wrong_cells(entry: dict) -> list[str]:
+    """Table cells of right_wrong_stats over seeds: counts and mean confidence of each."""
+    return [
+        seed_mean(entry, "n_right", ".0f"),
+        seed_mean_first(entry, "n_wrong", ".0f"),
+        seed_mean(entry, "mean_conf_right", ".3f"),
+        seed_mean(entry, "mean_conf_wrong", ".3f"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -113,10 +123,7 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 dataset,
-                seed_mean(e, "n_right", ".0f"),
-                seed_mean(e, "n_wrong", ".0f"),
-                seed_mean(e, "mean_conf_right", ".3f"),
-                seed_mean(e, "mean_conf_wrong", ".3f"),
+                *right_wrong_cells(e),
                 seed_mean(e, "share_wrong_above_0.9", ".1f", scale=100) + "%",
             ]
         )

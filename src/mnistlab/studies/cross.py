@@ -9,8 +9,16 @@ import numpy as np
 from mnistlab import plots
 from mnistlab.datasets import info, other
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt, pct, seed_mean
-from mnistlab.studies.confidence import right_wrong_stats
+from mnistlab.report.document import (
+    Section,
+    Table,
+    figures_of,
+    fmt,
+    pct,
+    seed_mean,
+    seed_mean_first,
+)
+from mnistlab.studies.confidence import right_wrong_cells, right_wrong_stats
 from mnistlab.studies.context import (
     StudyContext,
     get_models,
@@ -159,7 +167,7 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 key,
-                seed_mean(e, "acc"),
+                seed_mean_first(e, "acc"),
                 seed_mean(e, "mean_conf_other_domain", ".3f"),
                 seed_mean(e, "mean_conf_in_domain", ".3f"),
                 seed_mean(e, "share_above_0.9", ".1f", scale=100) + "%",
@@ -170,10 +178,7 @@ def sections(document: dict, folder) -> list[Section]:
         right_wrong.rows.append(
             [
                 key,
-                seed_mean(e, "n_right", ".0f"),
-                seed_mean(e, "n_wrong", ".0f"),
-                seed_mean(e, "mean_conf_right", ".3f"),
-                seed_mean(e, "mean_conf_wrong", ".3f"),
+                *right_wrong_cells(e),
                 seed_mean(e, "misclassification/auroc", ".1f", scale=100),
             ]
         )

@@ -16,7 +16,16 @@ from mnistlab.config import (
     parse_floats,
 )
 from mnistlab.predict import predict_logits, softmax
-from mnistlab.report.document import Section, Table, figures_of, fmt, num, pct, seed_mean
+from mnistlab.report.document import (
+    Section,
+    Table,
+    figures_of,
+    fmt,
+    num,
+    pct,
+    seed_mean,
+    seed_mean_first,
+)
 from mnistlab.studies.confidence import right_wrong_stats
 from mnistlab.studies.context import (
     StudyContext,
@@ -174,8 +183,8 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 f"{fmt(r['p'], 'g')}",
-                seed_mean(r, "original/acc"),
-                seed_mean(r, "vote/acc"),
+                seed_mean_first(r, "original/acc"),
+                seed_mean_first(r, "vote/acc"),
                 seed_mean(r, "member/acc_mean"),
                 seed_mean(r, "mean_conf_right", ".3f"),
                 seed_mean(r, "mean_conf_wrong", ".3f"),

@@ -77,10 +77,10 @@ def compare_with_softmax(
 
 
 def interval_text(result: dict) -> str:
-    """'+1.2 [+0.4, +2.0] points' (AUROC difference in percentage points)."""
+    """'+1.21 [+0.40, +2.03] points' (AUROC difference in percentage points)."""
     return (
-        f"{100 * result['difference']:+.1f} [{100 * result['low']:+.1f}, "
-        f"{100 * result['high']:+.1f}] points"
+        f"{100 * result['difference']:+.2f} [{100 * result['low']:+.2f}, "
+        f"{100 * result['high']:+.2f}] points"
     )
 
 
