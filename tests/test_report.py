@@ -63,6 +63,38 @@ def test_report_files_and_sections(quick_report):
         assert key in results
 
 
+def test_report_over_two_seeds(quick_report):
+    """--seeds 2: every study's numbers over both seeds, paired verdicts, claims, the cost."""
+    results = json.loads((quick_report / "results.json").read_text())
+    studies = results["studies"]
+    assert results["seeds"] == [0, 1]
+    tutorial = studies["tutorial"]["datasets"]["mnist"]
+    assert len(tutorial["test/acc_seeds"]) == 2
+    assert tutorial["test/acc_seeds"][0] == tutorial["model"]["test/acc"]  # first seed shown
+    for row in studies["variants"]["rows"]:
+        assert [m["spec"]["seed"] for m in row["models"]] == [0, 1]
+    confidence = studies["confidence"]["datasets"]["mnist"]
+    assert confidence["n_wrong"] == sum(confidence["n_wrong_seeds"]) / 2
+    cross = studies["cross"]["directions"]["mnist->fashion-mnist"]
+    assert cross["n_right"] + cross["n_wrong"] == sum(cross["predicted_class_counts"])
+    entry = studies["scoreboard"]["datasets"]["mnist"]
+    ensembles = [[m["spec"]["seed"] for m in rep["ensemble"]] for rep in entry["models"]]
+    assert ensembles == [[0, 1], [2, 3]]  # disjoint seeds per replicate (ensemble size 2)
+    assert "max softmax" not in entry["comparisons"]
+    for comparison in entry["comparisons"].values():
+        for result in comparison.values():
+            assert result["low"] <= result["high"] and len(result["per_seed"]) == 2
+    claims = studies["claims"]["claims"]
+    assert [c["id"] for c in claims] == ["a", "b", "c", "d"]
+    assert all(
+        c["verdict"].split()[0] in ("supported", "not", "mixed", "undetermined") for c in claims
+    )
+    cost = results["cost"]
+    assert cost["flop"] > 0 and cost["floor_seconds"] > 0 and cost["ratio"] > 0
+    assert cost["phases"]["training"]["flop"] > 0
+    assert "wall / floor" in (quick_report / "report.md").read_text()
+
+
 def test_report_numbers_equal_results_json(quick_report):
     html = (quick_report / "index.html").read_text()
     markdown = (quick_report / "report.md").read_text()

@@ -259,6 +259,15 @@ def table(r: dict) -> str:
                 f"{cost['wall_seconds']:.1f} s = {cost['ratio']:.2f}x floor  [target <= 1.5x]",
             )
         )
+        for name, phase in cost["phases"].items():
+            if phase["flop"] > 0:
+                rows.append(
+                    (
+                        f"    floor of {name}",
+                        f"{phase['floor_seconds']:.1f} s",
+                        f"wall {phase['wall_seconds']:.1f} s = {phase['ratio']:.2f}x floor",
+                    )
+                )
         from mnistlab.studies.registry import names
 
         study_seconds = r["report"]["study_seconds"]

@@ -50,12 +50,14 @@ def train_needed(ctx: StudyContext, plan) -> None:
         get_models(ctx, missing)
 
 
-def run_studies(ctx: StudyContext, plan) -> tuple[dict, dict]:
-    """Train what the plan needs, then run (or reuse) each study: (results, seconds) by name."""
-    seconds = {}
-    start = time.perf_counter()
+def run_studies(ctx: StudyContext, plan, flop: dict | None = None) -> tuple[dict, dict]:
+    """Train what the plan needs, then run (or reuse) each study: (results, seconds) by name.
+    flop, if given, receives the FLOPs of each phase (training, then each study)."""
+    seconds, flop = {}, {} if flop is None else flop
+    start, flop_start = time.perf_counter(), flops.total()
     train_needed(ctx, plan)
     seconds["training"] = time.perf_counter() - start
+    flop["training"] = flops.total() - flop_start
     # The models are fresh now: --retrain must not train them again in every study, only
     # stop the studies from reusing their saved results.
     ctx = replace(ctx, retrain=False, reuse=ctx.reuse and not ctx.retrain)
@@ -63,33 +65,39 @@ def run_studies(ctx: StudyContext, plan) -> tuple[dict, dict]:
     for study, options in plan:
         interrupt.check()
         progress.say(f"report: {study.name} ...")
-        start = time.perf_counter()
+        start, flop_start = time.perf_counter(), flops.total()
         documents[study.name] = study.run(ctx, options)
         seconds[study.name] = time.perf_counter() - start
+        flop[study.name] = flops.total() - flop_start
     return documents, seconds
 
 
-def measure_cost(wall_seconds: float, flop: float, *, size: int = 2048) -> dict:
-    """Wall time of the studies against the FLOP floor of the work they did (flops.py)."""
+def measure_cost(seconds: dict, flop: dict, *, size: int = 2048) -> dict:
+    """Wall time against the FLOP floor of the work done (flops.py), in all and per phase."""
     peak = flops.matmul_peak(size=size)
-    floor = flop / (peak * 1e9)
+
+    def against_floor(wall: float, work: float) -> dict:
+        floor = work / (peak * 1e9)
+        return {
+            "wall_seconds": wall,
+            "flop": work,
+            "floor_seconds": floor,
+            "ratio": wall / floor if floor > 0 else float("nan"),
+        }
+
     return {
-        "wall_seconds": wall_seconds,
-        "flop": flop,
+        **against_floor(sum(seconds.values()), sum(flop.values())),
         "peak_gflops": peak,
-        "floor_seconds": floor,
-        "ratio": wall_seconds / floor if floor > 0 else float("nan"),
+        "phases": {name: against_floor(seconds[name], flop[name]) for name in seconds},
     }
 
 
 def run(ctx: StudyContext, plan=None) -> dict:
     """Run or reuse every planned study (default: all, default options); write OUT/report/."""
     plan = default_plan() if plan is None else plan
-    start, flop_start = time.perf_counter(), flops.total()
-    documents, seconds = run_studies(ctx, plan)
-    cost = measure_cost(
-        time.perf_counter() - start, flops.total() - flop_start, size=1024 if ctx.quick else 2048
-    )
+    start, flop = time.perf_counter(), {}
+    documents, seconds = run_studies(ctx, plan, flop)
+    cost = measure_cost(seconds, flop, size=1024 if ctx.quick else 2048)
     out = Path(ctx.out)
     report_dir = out / "report"
     for folder in (report_dir, report_dir / "figures"):

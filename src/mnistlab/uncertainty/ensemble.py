@@ -11,8 +11,8 @@ it compiles once. Member k depends only on (seed, k), never on the chunking.
 
 from __future__ import annotations
 
+import json
 import math
-import weakref
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from mnistlab.models import multiply_adds
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
 
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (structure, method key) -> jitted pair; a few architectures per process, so kept for good.
+_COMPILED: dict = {}
 
 
 def activation_floats_per_image(model) -> int:
@@ -58,12 +59,30 @@ def _pad_to(array, size: int):
     return np.concatenate([array, np.repeat(array[-1:], size - len(array), axis=0)])
 
 
+def structure_key(model) -> str:
+    """What a compiled ensemble function depends on: the architecture (layer configs without
+    their names) and the variables' shapes, not the trained values, which are arguments."""
+
+    def nameless(value):
+        if isinstance(value, dict):
+            return {k: nameless(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, list | tuple):
+            return [nameless(v) for v in value]
+        return value
+
+    shapes = [(tuple(v.shape), str(v.dtype)) for v in model.variables]
+    return json.dumps([nameless(model.get_config()), shapes], sort_keys=True, default=str)
+
+
 def compiled(model, key, build):
-    """(prepare_chunk, apply_chunk): the member-vectorized, jitted pair for (model, key)."""
+    """(prepare_chunk, apply_chunk): the member-vectorized, jitted pair for (model, key).
+
+    Shared by every model of the same structure (the weights are arguments): the seed
+    replicates of a study compile once, not once per trained model."""
     import jax
 
-    cache = _COMPILED.setdefault(model, {})
-    if key not in cache:
+    cache_key = (structure_key(model), key)
+    if cache_key not in _COMPILED:
         prepare, apply = build(model)
 
         def prepare_chunk(weights, frozen, member_ids, p, seed):
@@ -74,8 +93,8 @@ def compiled(model, key, build):
                 states, member_ids
             )
 
-        cache[key] = (jax.jit(prepare_chunk), jax.jit(apply_chunk))
-    return cache[key]
+        _COMPILED[cache_key] = (jax.jit(prepare_chunk), jax.jit(apply_chunk))
+    return _COMPILED[cache_key]
 
 
 def run_members(
