@@ -45,6 +45,8 @@ def html_section(s: Section) -> str:
 
 def cost_text(cost: dict) -> str:
     """This run's wall time against its FLOP floor (flops.py)."""
+    if not cost["floor_seconds"] > 0:
+        return f"{cost['wall_seconds']:.1f} s wall; no model trained or evaluated (all reused)"
     return (
         f"{cost['wall_seconds']:.1f} s wall for {cost['flop'] / 1e12:.2f} TFLOP of training, prediction "
         f"and ensembles; at the measured float32 matmul peak of {cost['peak_gflops']:.0f} GFLOP/s that "

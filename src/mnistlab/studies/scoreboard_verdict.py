@@ -127,6 +127,16 @@ def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
                 f"{_mean_std(top, key)}, {SAYS[result['verdict']]}: paired difference "
                 f"{interval_text(result)} (95%, {seeds} seed(s) x test images)"
             )
+            verdicts = {r["method"]: comparisons[r["method"]][key] for r in compared}
+            ahead = [
+                f"{m} {interval_text(v)}" for m, v in verdicts.items() if v["verdict"] == "better"
+            ]
+            behind = sum(v["verdict"] == "worse" for v in verdicts.values())
+            lines.append(
+                f"{dataset}: of {len(verdicts)} weight-dropout variants, {len(ahead)} beat plain softmax"
+                + (f" ({'; '.join(ahead)})" if ahead else "")
+                + f", {behind} are worse and {len(verdicts) - len(ahead) - behind} do not clearly differ"
+            )
         better = [
             name for name, c in comparisons.items() if c.get(key, {}).get("verdict") == "better"
         ]
