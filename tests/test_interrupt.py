@@ -18,7 +18,7 @@ def test_interrupt_in_training_keeps_finished_models(synthetic_data, tmp_path, m
     from mnistlab.training import many
 
     calls = []
-    original = many._fit
+    original = many.fit
 
     def fit_then_interrupt(job, bar):
         calls.append(job.spec)
@@ -26,12 +26,12 @@ def test_interrupt_in_training_keeps_finished_models(synthetic_data, tmp_path, m
             raise KeyboardInterrupt
         return original(job, bar)
 
-    monkeypatch.setattr(many, "_fit", fit_then_interrupt)
+    monkeypatch.setattr(many, "fit", fit_then_interrupt)
     assert main(["--quiet", "variants", "--quick", "--out", str(tmp_path / "out")]) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     kept = cached_models(tmp_path / "cache")
     assert 1 <= kept <= 2  # the models finished before the interrupt, not the later ones
-    monkeypatch.setattr(many, "_fit", original)
+    monkeypatch.setattr(many, "fit", original)
     assert main(["--quiet", "variants", "--quick", "--out", str(tmp_path / "out")]) == 0
     assert cached_models(tmp_path / "cache") == 8
 

@@ -38,10 +38,8 @@ def test_study_declares_the_models_it_uses(study, synthetic_data, tmp_path, monk
     options = study.options()
     get_models(ctx, study.model_specs(ctx, options))
     fitted = []
-    original = many._fit
-    monkeypatch.setattr(
-        many, "_fit", lambda job, bar: (fitted.append(job.spec), original(job, bar))
-    )
+    original = many.fit
+    monkeypatch.setattr(many, "fit", lambda job, bar: (fitted.append(job.spec), original(job, bar)))
     document = study.run(ctx, options)
     assert fitted == [], f"{study.name} trained models it did not declare: {fitted}"
     assert document["study"] == study.name

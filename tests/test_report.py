@@ -145,9 +145,9 @@ def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, c
     out = tmp_path / "out"
     assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     trained = []
-    original = training._fit
+    original = training.fit
     monkeypatch.setattr(
-        training, "_fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
+        training, "fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
     )
     capsys.readouterr()
     assert main(["report", "--quick", "--seeds", "1", "--retrain", "--out", str(out)]) == 0

@@ -21,19 +21,12 @@ from mnistlab.config import ModelConfig, RunSpec, TrainConfig, profile
 DEFAULT_OUT = "mnistlab-out"
 
 
-def _context(out, seed, seeds, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib):
+def _context(**values):
+    """The checked StudyContext of an API call; errors name the keyword arguments."""
     from mnistlab.studies.context import StudyContext
 
     return StudyContext.checked(
-        out=out,
-        seed=seed,
-        seeds=seeds,
-        quick=quick,
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        retrain=retrain,
-        reuse=reuse,
-        memory_budget_mib=memory_budget_mib,
+        **values,
         spell=lambda name: "memory_budget_mib" if name == "memory_budget" else name,
     )
 
@@ -48,6 +41,8 @@ def train(
     data_dir=None,
     cache_dir=None,
     retrain: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
 ):
     """Train one model (or load it from the cache when the same thing was trained before).
 
@@ -56,7 +51,8 @@ def train(
     10 epochs, batch 32). quick: 2,000 images and 1 epoch. Returns a TrainedModel:
     `.model` (a keras.Model giving logits for images of shape (N, 28, 28) in [0, 1]),
     `.meta` (train/acc, test/acc, per-epoch history, timings, versions, data checksums),
-    `.spec`, `.path` (its cache folder).
+    `.spec`, `.path` (its cache folder). executor="ray" trains it as a Ray task (on the
+    cluster at ray_address, default a local instance; needs `pip install 'mnistlab[ray]'`).
 
     >>> m = mnistlab.train("mnist", model=mnistlab.ModelConfig(activation="sigmoid"), quick=True)
     >>> m.meta["test/acc"]  # doctest: +SKIP
@@ -69,7 +65,17 @@ def train(
         train=profile(quick).apply(training or TrainConfig()),
         seed=seed,
     )
-    return train_spec(spec, data_dir=data_dir, cache_dir=cache_dir, retrain=retrain)
+    from mnistlab.studies.context import check_executor
+
+    check_executor(executor, "executor")
+    return train_spec(
+        spec,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        retrain=retrain,
+        executor=executor,
+        ray_address=ray_address,
+    )
 
 
 @dataclass
@@ -141,6 +147,8 @@ def run_study(
     retrain: bool = False,
     reuse: bool = False,
     memory_budget_mib: float = 1024,
+    executor: str = "local",
+    ray_address: str | None = None,
     **options,
 ) -> StudyResult:
     """Run one study, as `mnistlab NAME` does, and return its StudyResult.
@@ -150,7 +158,7 @@ def run_study(
     wrong name or value raises mnistlab.ConfigError naming it. seeds=N trains every model with
     seeds seed..seed+N-1 and reports each number as mean ± std (seed's own run stays shown).
     reuse=True returns the saved results when they were made from the same inputs. Files go
-    to OUT/NAME/.
+    to OUT/NAME/. executor="ray" trains the models as Ray tasks (see train()).
 
     >>> r = mnistlab.run_study("cross", quick=True)
     >>> r.results["directions"]["mnist->fashion-mnist"]["acc"]  # doctest: +SKIP
@@ -159,7 +167,19 @@ def run_study(
 
     study = get(name)
     study_options = study.make_options(**options)
-    ctx = _context(out, seed, seeds, quick, data_dir, cache_dir, retrain, reuse, memory_budget_mib)
+    ctx = _context(
+        out=out,
+        seed=seed,
+        seeds=seeds,
+        quick=quick,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        retrain=retrain,
+        reuse=reuse,
+        memory_budget_mib=memory_budget_mib,
+        executor=executor,
+        ray_address=ray_address,
+    )
     from mnistlab.runs import to_jsonable
 
     # As results.json holds it, so a fresh result and a reused one look the same.
@@ -177,6 +197,8 @@ def write_report(
     cache_dir=None,
     retrain: bool = False,
     memory_budget_mib: float = 1024,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> Path:
     """Run (or reuse) every study and write the lab report, as `mnistlab report` does.
 
@@ -187,7 +209,19 @@ def write_report(
     """
     from mnistlab.report import pipeline
 
-    ctx = _context(out, seed, seeds, quick, data_dir, cache_dir, retrain, True, memory_budget_mib)
+    ctx = _context(
+        out=out,
+        seed=seed,
+        seeds=seeds,
+        quick=quick,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        retrain=retrain,
+        reuse=True,
+        memory_budget_mib=memory_budget_mib,
+        executor=executor,
+        ray_address=ray_address,
+    )
     return pipeline.run(ctx)["folder"]
 
 

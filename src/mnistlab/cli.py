@@ -38,6 +38,18 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
     },
     "--quick": {"action": "store_true", "help": "tiny subset, 1 epoch, few members: seconds"},
     "--retrain": {"action": "store_true", "help": "train again even if the model is cached"},
+    "--executor": {
+        "choices": ("local", "ray"),
+        "default": "local",
+        "help": "where models train: local threads, or one Ray task each (needs mnistlab[ray]; "
+        "default: local)",
+    },
+    "--ray-address": {
+        "default": None,
+        "metavar": "ADDRESS",
+        "help": "Ray cluster to use with --executor ray, e.g. 10.0.0.5:6379 (default: start a "
+        "local Ray instance)",
+    },
 }
 MEMORY_BUDGET = {
     "type": float,

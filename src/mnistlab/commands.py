@@ -47,6 +47,8 @@ def context_from_args(args, *, reuse: bool = False):
         retrain=args.retrain,
         reuse=reuse,
         memory_budget_mib=getattr(args, "memory_budget", 1024),
+        executor=args.executor,
+        ray_address=args.ray_address,
         spell=lambda name: "--" + name.replace("_", "-"),
     )
 
@@ -123,7 +125,14 @@ def cmd_train(args) -> int:
 
     spec = _spec_from_args(args)
     context_from_args(args)  # --seed, --out and the cache checked before training
-    trained = train(spec, data_dir=args.data_dir, cache_dir=args.cache_dir, retrain=args.retrain)
+    trained = train(
+        spec,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        retrain=args.retrain,
+        executor=args.executor,
+        ray_address=args.ray_address,
+    )
     meta = trained.meta
     folder = export(trained, Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")
     source = "loaded from cache" if trained.from_cache else "trained"

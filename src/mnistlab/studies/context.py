@@ -10,7 +10,9 @@ import numpy as np
 
 from mnistlab.config import ModelConfig, Profile, RunSpec, TrainConfig, profile
 from mnistlab.data import load_split
-from mnistlab.training import TrainedModel, train, train_many
+from mnistlab.training import TrainedModel, train_many
+
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class StudyContext:
     memory_budget: int = (
         1 << 30
     )  # bytes an ensemble evaluation may use per call (results do not depend on it)
+    executor: str = "local"  # where models train: "local" threads, or "ray" tasks
+    ray_address: str | None = None  # the Ray cluster; None starts a local instance
 
     @classmethod
     def checked(
@@ -42,6 +46,8 @@ class StudyContext:
         retrain: bool = False,
         reuse: bool = False,
         memory_budget_mib: float = 1024,
+        executor: str = "local",
+        ray_address: str | None = None,
         spell=str,
     ) -> StudyContext:
         """A context whose values are checked before any work starts: the seed's range, the
@@ -59,6 +65,7 @@ class StudyContext:
         check_writable(
             resolve_cache_dir(cache_dir), f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)"
         )
+        check_executor(executor, spell("executor"))
         return cls(
             out=Path(out),
             data_dir=None if data_dir is None else str(data_dir),
@@ -69,6 +76,8 @@ class StudyContext:
             retrain=retrain,
             reuse=reuse,
             memory_budget=int(memory_budget_mib * 2**20),
+            executor=executor,
+            ray_address=ray_address,
         )
 
     @property
@@ -109,13 +118,29 @@ def tutorial_specs(ctx: StudyContext, dataset: str, **changes) -> list[RunSpec]:
     return [tutorial_spec(ctx, dataset, seed=seed, **changes) for seed in ctx.seed_list]
 
 
-def get_model(ctx: StudyContext, spec: RunSpec) -> TrainedModel:
-    return train(spec, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+def check_executor(executor: str, name: str = "--executor") -> None:
+    """'local' or 'ray'; 'ray' also needs Ray installed (checked now, before any work)."""
+    from mnistlab.errors import ConfigError
+
+    if executor not in EXECUTORS:
+        raise ConfigError(f"{name} must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor == "ray":
+        from mnistlab.training.remote import import_ray
+
+        import_ray()
 
 
 def get_models(ctx: StudyContext, specs: list[RunSpec]) -> list[TrainedModel]:
-    """Several models at once: whatever is not cached trains in parallel, one per core."""
-    return train_many(specs, data_dir=ctx.data_dir, cache_dir=ctx.cache_dir, retrain=ctx.retrain)
+    """Several models at once: whatever is not cached trains in parallel, one per core (or
+    one Ray task each with --executor ray)."""
+    return train_many(
+        specs,
+        data_dir=ctx.data_dir,
+        cache_dir=ctx.cache_dir,
+        retrain=ctx.retrain,
+        executor=ctx.executor,
+        ray_address=ctx.ray_address,
+    )
 
 
 def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,12 +8,12 @@ from mnistlab.training.cache import (
     resolve_cache_dir,
 )
 from mnistlab.training.fast import fit_fast
+from mnistlab.training.job import training_arrays
 from mnistlab.training.many import (
     default_workers,
     run_in_threads,
     train,
     train_many,
-    training_arrays,
 )
 from mnistlab.training.reference import accuracy_of, fit_keras
 

@@ -1,0 +1,98 @@
+"""--executor ray: training jobs as Ray tasks on a local 2-CPU Ray instance."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.config import QUICK, ModelConfig, RunSpec, TrainConfig
+from mnistlab.training import is_cached, train_many
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mnistlab[ray]')")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"KERAS_BACKEND": "jax"}},
+    )
+    yield
+    ray.shutdown()
+
+
+def _specs(count: int) -> list[RunSpec]:
+    train = QUICK.apply(TrainConfig())
+    return [
+        RunSpec("mnist", ModelConfig(hidden_units=(32,)), train, seed=seed) for seed in range(count)
+    ]
+
+
+def test_ray_trains_the_same_models_and_caches_them(local_ray, synthetic_data, tmp_path):
+    specs = _specs(3)
+    remote = train_many(specs, cache_dir=tmp_path / "ray", executor="ray")
+    local = train_many(specs, cache_dir=tmp_path / "local")
+    for on_ray, here in zip(remote, local, strict=True):
+        assert on_ray.meta["executor"] == "ray" and not on_ray.from_cache
+        for a, b in zip(on_ray.model.get_weights(), here.model.get_weights(), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        assert on_ray.meta["test/acc"] == pytest.approx(here.meta["test/acc"], abs=1e-3)
+    assert all(is_cached(spec, cache_dir=tmp_path / "ray") for spec in specs)
+    again = train_many(specs, cache_dir=tmp_path / "ray", executor="ray")
+    assert all(model.from_cache for model in again)  # nothing sent to Ray the second time
+
+
+@pytest.mark.parametrize("failure", ["raises", "worker dies"])
+def test_a_task_that_fails_once_is_retried(
+    local_ray, synthetic_data, tmp_path, monkeypatch, failure
+):
+    import os
+
+    from mnistlab.training import remote
+
+    real = remote.fit_on_worker
+    markers = tmp_path / "failed-once"
+    markers.mkdir()
+
+    def flaky(spec, arrays, test):  # pickled by value and run on a Ray worker
+        marker = Path(markers) / str(spec.seed)
+        if not marker.exists():
+            marker.touch()
+            if failure == "worker dies":
+                os._exit(1)  # the worker process is lost mid-job
+            raise RuntimeError("injected failure on the first try")
+        return real(spec, arrays, test)
+
+    monkeypatch.setattr(remote, "fit_on_worker", flaky)
+    specs = _specs(2)
+    models = train_many(specs, cache_dir=tmp_path / "cache", executor="ray")
+    assert sorted(p.name for p in markers.iterdir()) == ["0", "1"]  # each failed once ...
+    assert all(m.meta["executor"] == "ray" for m in models)  # ... and was trained on retry
+    assert all(is_cached(spec, cache_dir=tmp_path / "cache") for spec in specs)
+
+
+def test_study_through_ray_on_the_command_line_and_the_api(local_ray, synthetic_data, tmp_path):
+    import json
+
+    import mnistlab
+
+    out = tmp_path / "out"
+    code = main(["--quiet", "tutorial", "--quick", "--executor", "ray", "--out", str(out)])
+    assert code == 0 and (out / "tutorial" / "results.json").is_file()
+    result = mnistlab.run_study("confidence", quick=True, seed=7, executor="ray", out=out)
+    key = result.results["datasets"]["mnist"]["model"]["cache_key"]
+    meta = json.loads((tmp_path / "cache" / "models" / key / "meta.json").read_text())
+    assert meta["executor"] == "ray"  # trained as a Ray task, through the API
+
+
+def test_without_ray_the_executor_is_a_one_line_error(
+    synthetic_data, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    code = main(["tutorial", "--quick", "--executor", "ray", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'mnistlab[ray]'" in err and len(err.strip().splitlines()) == 1
