@@ -34,7 +34,7 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
         "default": 1,
         "metavar": "N",
         "help": "replicates with seeds SEED..SEED+N-1: every number as mean ± std, paired "
-        "intervals over seeds and test images (default: 1; report: 3)",
+        "intervals over seeds and test images (default: %(default)s)",
     },
     "--quick": {"action": "store_true", "help": "tiny subset, 1 epoch, few members: seconds"},
     "--retrain": {"action": "store_true", "help": "train again even if the model is cached"},
