@@ -13,6 +13,21 @@ from mnistlab.training import is_cached, train_many
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mnistlab[ray]')")
 
 
+def test_an_unreachable_cluster_is_a_one_line_error(synthetic_data, tmp_path, capsys):
+    """Ray itself would keep retrying for minutes; nothing listens on port 1."""
+    from mnistlab.errors import UserError
+    from mnistlab.training.remote import check_reachable
+
+    with pytest.raises(UserError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        check_reachable("127.0.0.1:1")
+    check_reachable("auto")  # no port: left to Ray
+    if not ray.is_initialized():  # the CLI path, before this module starts its local Ray
+        argv = ["tutorial", "--quick", "--executor", "ray", "--ray-address", "127.0.0.1:1"]
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert "ray start --head" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(

@@ -12,6 +12,7 @@ Workers need mnistlab installed in the same version (on one machine: the same en
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -35,9 +36,26 @@ def import_ray():
     return ray
 
 
+def check_reachable(address: str, seconds: float = 5.0) -> None:
+    """A clear error at once when nothing listens at HOST:PORT (Ray itself keeps retrying for
+    minutes). 'auto' and other forms without a port are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise UserError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+            "'ray start --head' on that machine, or check --ray-address"
+        ) from None
+
+
 def connect(address: str | None):
     """Ray, connected: to the cluster at `address`, or to a local instance started here."""
     ray = import_ray()
+    if address and not ray.is_initialized():
+        check_reachable(address)
     if not ray.is_initialized():
         try:
             ray.init(
