@@ -64,11 +64,6 @@ def pct(x) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def mean_std(mean, std, *, show_std: bool, spec: str = ".4f") -> str:
-    """'0.8770 ± 0.0021' over several seeds, '0.8770' for one."""
-    return f"{fmt(mean, spec)} ± {fmt(std, spec)}" if show_std else fmt(mean, spec)
-
-
 def seed_mean(entry: dict, key: str, spec: str = ".4f", *, scale: float = 1.0) -> str:
     """entry[key] as 'mean ± std' when it was measured over several seeds (replicates.py),
     else as the single value; scale=100 shows fractions as percentages."""

@@ -117,7 +117,7 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
             progress.say(f"scoreboard: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
             models = [next(trained) for _ in range(per_replicate)]
             replicates.append(
-                replicate(ctx, dataset, models, sets, seed=seed, p=options.p, **sizes)
+                replicate(ctx, dataset, models, sets, labels, seed=seed, p=options.p, **sizes)
             )
         methods = [rep["methods"] for rep in replicates]
         scoreboard_views.figures(writer, dataset, methods[0], labels)  # the first seed's
@@ -169,11 +169,12 @@ def model_specs(ctx: StudyContext, options: ScoreboardOptions) -> list:
     return [spec for d in options.datasets for spec in dataset_specs(ctx, d, size)]
 
 
-def replicate(ctx, dataset, models, sets, *, seed, p, members, ensemble_size, bootstrap) -> dict:
+def replicate(
+    ctx, dataset, models, sets, labels, *, seed, p, members, ensemble_size, bootstrap
+) -> dict:
     """Every method on one seed replicate: its outputs (probabilities, scores) and table rows."""
     *ensemble, mc_model = models  # as dataset_specs() lists them
     base = ensemble[0]
-    labels = test_set(ctx, dataset)[1]
     _, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
     # The temperature sees only the held-out validation split of the training set.
     scaler = TemperatureScaler().fit(predict_logits(base.model, x_val), y_val)

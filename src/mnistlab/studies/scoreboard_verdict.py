@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.report.document import seed_mean
 from mnistlab.uncertainty.methods import MethodOutput
 from mnistlab.uncertainty.paired import (
     auroc_metric,
@@ -84,13 +85,6 @@ def interval_text(result: dict) -> str:
     )
 
 
-def _mean_std(row: dict, key: str) -> str:
-    text = f"{100 * row[key]:.1f}"
-    if len(row.get(f"{key}_seeds", [])) > 1:
-        text += f" ± {100 * row[f'{key}_std']:.1f}"
-    return text
-
-
 SAYS = {
     "better": "beats plain softmax",
     "worse": "is worse than plain softmax",
@@ -113,8 +107,8 @@ def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
     else:
         best = max(scored, key=lambda r: r[key])
         lines.append(
-            f"{dataset}: best misclassification AUROC {_mean_std(best, key)} ({best['method']}); "
-            f"max softmax {_mean_std(softmax_row, key)}"
+            f"{dataset}: best misclassification AUROC {seed_mean(best, key, '.1f', scale=100)} ({best['method']}); "
+            f"max softmax {seed_mean(softmax_row, key, '.1f', scale=100)}"
             + (f" (mean ± std over {seeds} seeds)" if seeds > 1 else "")
         )
         dropout_rows = [r for r in scored if r["family"] == "weight dropout"]
@@ -124,7 +118,7 @@ def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
             result = comparisons[top["method"]][key]
             lines.append(
                 f"{dataset}: post-training weight dropout, best variant {top['method']} at AUROC "
-                f"{_mean_std(top, key)}, {SAYS[result['verdict']]}: paired difference "
+                f"{seed_mean(top, key, '.1f', scale=100)}, {SAYS[result['verdict']]}: paired difference "
                 f"{interval_text(result)} (95%, {seeds} seed(s) x test images)"
             )
             verdicts = {r["method"]: comparisons[r["method"]][key] for r in compared}

@@ -10,7 +10,7 @@ import numpy as np
 from mnistlab import plots
 from mnistlab.errors import UserError
 from mnistlab.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt, mean_std, seed_mean
+from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
 from mnistlab.studies.context import (
@@ -180,8 +180,8 @@ def table(rows: list[dict], seeds: int) -> Table:
             [
                 r["dataset"],
                 r["variant"],
-                mean_std(r["train/acc"], r["train/acc_std"], show_std=seeds > 1),
-                mean_std(r["test/acc"], r["test/acc_std"], show_std=seeds > 1),
+                seed_mean(r, "train/acc"),
+                seed_mean(r, "test/acc"),
             ]
             + ([fmt(r["test/acc_seeds"][0], ".4f")] if seeds > 1 else [])
             + [_difference(r), fmt(r["seconds_per_epoch"], ".2f")]
