@@ -13,6 +13,8 @@ from mnistlab.uncertainty.paired import (
     resample_weights,
     weighted_accuracy,
     weighted_auroc,
+    weighted_ece,
+    weighted_mean,
 )
 
 
@@ -37,6 +39,23 @@ def test_weighted_metrics_match_sklearn_and_plain_ones():
     assert weighted_accuracy(correct, weights) == pytest.approx(
         [np.average(correct, weights=w) for w in weights]
     )
+
+
+def test_weighted_ece_and_mean_equal_the_metrics_on_the_resampled_images():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 10, 400)
+    probabilities = rng.dirichlet(np.full(10, 0.3), 400)
+    correct = probabilities.argmax(axis=1) == labels
+    confidence = probabilities.max(axis=1)
+    weights = resample_weights(400, 4, rng)
+    ece = weighted_ece(correct, confidence, weights, n_bins=15)
+    brier = ((probabilities - np.eye(10)[labels]) ** 2).sum(axis=1)
+    for w, got_ece, got_brier in zip(weights, ece, weighted_mean(brier, weights), strict=True):
+        drawn = np.repeat(np.arange(400), w.astype(int))  # the resample, image by image
+        assert got_ece == pytest.approx(
+            metrics.expected_calibration_error(labels[drawn], probabilities[drawn], n_bins=15)
+        )
+        assert got_brier == pytest.approx(metrics.brier_score(labels[drawn], probabilities[drawn]))
 
 
 def _two_detectors(rng, n=2000, gain=0.1):

@@ -186,6 +186,7 @@ class Profile:
     ensemble_size: int = 5  # deep ensemble size M
     bootstrap: int = 1000  # bootstrap resamples for intervals
     validation_size: int = 5000  # held out from training, for temperature scaling
+    shift_images: int = 300  # test images per shift level, and letters (shift study)
 
     def apply(self, train: TrainConfig) -> TrainConfig:
         """The training config under this profile (validated before, so bad values never pass)."""
@@ -206,6 +207,7 @@ QUICK = Profile(
     ensemble_size=2,
     bootstrap=100,
     validation_size=200,
+    shift_images=100,
 )
 
 

@@ -204,3 +204,44 @@ def risk_coverage(coverage, risk, *, label, ax=None):
     ax.set_xlim(0, 1)
     ax.legend(fontsize=7)
     return ax
+
+
+def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="", legend=True):
+    """One line per method over the shift levels; `series` maps a label to (mean, std) arrays,
+    the std drawn as a band (seed-to-seed spread)."""
+    ax = ax or plt.gca()
+    for label, (mean, std) in series.items():
+        mean, std = np.asarray(mean, float), np.asarray(std, float)
+        style = "--" if label.startswith("weight dropout") else "-"
+        (line,) = ax.plot(levels, mean, style, marker=".", label=label, lw=1.3)
+        ax.fill_between(levels, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    if legend:
+        ax.legend(fontsize=6.5)
+    return ax
+
+
+def method_boxes(values: dict, *, clean: dict | None = None, ax=None, title="", ylabel=""):
+    """One box per method over a set of values (e.g. its metric on each corruption), the
+    clean value as a black mark."""
+    ax = ax or plt.gca()
+    labels = list(values)
+    ax.boxplot([values[k] for k in labels], tick_labels=labels, widths=0.6)
+    if clean:
+        ax.plot(
+            range(1, len(labels) + 1),
+            [clean[k] for k in labels],
+            "D",
+            color=WRONG,
+            ms=5,
+            label="clean",
+        )
+        ax.legend(fontsize=7)
+    ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    return ax

@@ -11,6 +11,7 @@ from mnistlab.studies import (
     dropout,
     morph,
     scoreboard,
+    shift,
     tutorial,
     variants,
 )
@@ -24,6 +25,7 @@ STUDIES: list[Study] = [
     morph.STUDY,
     dropout.STUDY,
     scoreboard.STUDY,
+    shift.STUDY,
     claims.STUDY,
 ]
 

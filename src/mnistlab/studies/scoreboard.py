@@ -14,29 +14,17 @@ import numpy as np
 from mnistlab import progress
 from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
 from mnistlab.datasets import other
-from mnistlab.predict import predict_logits
 from mnistlab.studies import scoreboard_views
-from mnistlab.studies.context import (
-    StudyContext,
-    get_models,
-    model_summary,
-    test_set,
-    tutorial_spec,
-)
+from mnistlab.studies.context import StudyContext, get_models, test_set, tutorial_spec
+from mnistlab.studies.method_outputs import MC_DROPOUT_RATE, method_outputs
 from mnistlab.studies.replicates import over_seeds
 from mnistlab.studies.scoreboard_verdict import compare_with_softmax, verdict
 from mnistlab.studies.study import Study, datasets_option, option
 from mnistlab.studies.writer import StudyWriter
-from mnistlab.training import training_arrays
 from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.calibration import TemperatureScaler
-from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
-from mnistlab.uncertainty.members import MemberSummary
-from mnistlab.uncertainty.methods import ECE_BINS, ensemble_outputs, evaluate, softmax_family
-from mnistlab.uncertainty.weight_dropout import ensemble_logits
+from mnistlab.uncertainty.methods import ECE_BINS, evaluate
 
 OOD_SIZE = 1000  # per out-of-distribution set: AUROC standard error about 0.005
-MC_DROPOUT_RATE = 0.2
 
 
 @dataclass(frozen=True)
@@ -173,74 +161,11 @@ def replicate(
     ctx, dataset, models, sets, labels, *, seed, p, members, ensemble_size, bootstrap
 ) -> dict:
     """Every method on one seed replicate: its outputs (probabilities, scores) and table rows."""
-    *ensemble, mc_model = models  # as dataset_specs() lists them
-    base = ensemble[0]
-    _, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
-    # The temperature sees only the held-out validation split of the training set.
-    scaler = TemperatureScaler().fit(predict_logits(base.model, x_val), y_val)
-    logits = {k: predict_logits(base.model, v) for k, v in sets.items()}
-    methods = softmax_family(logits, scaler.temperature_)
-    # Each ensemble runs once over all sets stacked together (fewer calls, one compiled shape),
-    # streamed into a summary (memory independent of K), then split back per set; members do
-    # not depend on how images are batched.
-    names, stacked = list(sets), np.concatenate(list(sets.values()))
-    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
-
-    def per_set(summary: MemberSummary) -> dict:
-        return dict(zip(names, summary.split(bounds), strict=True))
-
-    run_options = {"memory_budget": ctx.memory_budget, "seed": seed}
-    with progress.task(f"{dataset}: weight and MC dropout members", members * (len(p) + 1)) as bar:
-        for fraction in p:
-            member_logits = per_set(
-                ensemble_logits(
-                    base.model,
-                    stacked,
-                    p=fraction,
-                    members=members,
-                    progress_task=bar,
-                    sink=MemberSummary(members, len(stacked)),
-                    **run_options,
-                )
-            )
-            methods += ensemble_outputs(
-                f"weight dropout p={fraction:g}", "weight dropout", member_logits, with_vote=True
-            )
-        mc_logits = per_set(
-            mc_dropout_logits(
-                mc_model.model,
-                stacked,
-                passes=members,
-                progress_task=bar,
-                sink=MemberSummary(members, len(stacked)),
-                **run_options,
-            )
-        )
-    methods += ensemble_outputs(
-        f"MC dropout (rate {MC_DROPOUT_RATE:g}, K={members})",
-        "MC dropout",
-        mc_logits,
-        with_vote=False,
+    out = method_outputs(
+        ctx, dataset, models, sets, seed=seed, p=p, members=members, ensemble_size=ensemble_size
     )
-    if ensemble_size > 1:
-        deep = {
-            k: MemberSummary.from_logits(np.stack([predict_logits(m.model, v) for m in ensemble]))
-            for k, v in sets.items()
-        }
-        methods += ensemble_outputs(
-            f"deep ensemble (M={ensemble_size})", "deep ensemble", deep, with_vote=False
-        )
-    return {
-        "methods": methods,
-        "rows": [evaluate(m, labels, n_boot=bootstrap, seed=seed) for m in methods],
-        "temperature": scaler.temperature_,
-        "validation_size": len(y_val),
-        "models": {
-            "base": model_summary(base),
-            "mc_dropout": model_summary(mc_model),
-            "ensemble": [model_summary(m) for m in ensemble],
-        },
-    }
+    out["rows"] = [evaluate(m, labels, n_boot=bootstrap, seed=seed) for m in out["methods"]]
+    return out
 
 
 STUDY = Study(

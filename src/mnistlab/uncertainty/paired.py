@@ -56,6 +56,26 @@ def weighted_auroc(is_positive: np.ndarray, score: np.ndarray, weights: np.ndarr
     return out
 
 
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean of per-image values (N,) under each row of weights (B, N): (B,). Brier score and
+    NLL are means of per-image terms."""
+    return weights @ np.asarray(values, weights.dtype) / weights.sum(axis=1)
+
+
+def weighted_ece(
+    correct: np.ndarray, confidence: np.ndarray, weights: np.ndarray, *, n_bins: int = 15
+) -> np.ndarray:
+    """Expected calibration error (equal-width bins on the confidence) under each row of
+    weights: (B,). Equal to metrics.expected_calibration_error on the resampled images:
+    ECE = sum over bins of |sum_i w_i (correct_i - confidence_i)| / sum_i w_i."""
+    confidence = np.asarray(confidence, np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    gap = np.zeros((len(confidence), n_bins))
+    gap[np.arange(len(confidence)), index] = np.asarray(correct, np.float64) - confidence
+    return np.abs(weights @ gap).sum(axis=1) / weights.sum(axis=1)
+
+
 # A metric of one method on one seed, under each row of a (B, N) weight matrix: (B,) values.
 Metric = Callable[[np.ndarray], np.ndarray]
 

@@ -1,0 +1,219 @@
+"""Study: can the confidence be trusted when the test images move away from the training images?
+
+Ovadia et al. 2019's protocol on MNIST, applied to both data sets and every scoreboard method:
+the same test images rotated (0-180 degrees, 15-degree steps), translated (np.roll by 0-26
+pixels), and corrupted (14 MNIST-C corruptions); per level, accuracy, ECE, Brier, NLL and
+misclassification AUROC, mean ± std over seed replicates. Letters A-J drawn from matplotlib's
+fonts (a notMNIST stand-in) give an out-of-distribution AUROC. The models are the scoreboard's
+(the report trains them once for both), and so is the temperature, fitted on held-out data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnistlab import progress
+from mnistlab.config import check_at_least
+from mnistlab.data.corruptions import CORRUPTIONS, corrupt
+from mnistlab.data.letters import letters
+from mnistlab.data.shifts import ROTATION_DEGREES, TRANSLATION_PIXELS, rotate, translate
+from mnistlab.studies import shift_figures, shift_views
+from mnistlab.studies.context import StudyContext, get_models, test_set
+from mnistlab.studies.method_outputs import MC_DROPOUT_RATE, method_outputs
+from mnistlab.studies.replicates import over_seeds
+from mnistlab.studies.scoreboard import ScoreboardOptions, model_specs
+from mnistlab.studies.scoreboard_verdict import compare_with_softmax
+from mnistlab.studies.shift_verdict import combined, dataset_verdicts
+from mnistlab.studies.study import Study, option
+from mnistlab.studies.writer import StudyWriter
+from mnistlab.uncertainty import metrics
+from mnistlab.uncertainty.methods import ECE_BINS
+
+LETTERS_KEY = "ood/letters"
+FAMILIES = ("rotation", "translation", "corruption")
+
+
+@dataclass(frozen=True)
+class ShiftOptions(ScoreboardOptions):
+    """The scoreboard's options (same methods, same models), plus the images per level."""
+
+    images: int | None = option(
+        None, "test images per shift level, and letters (default: 300; 100 with --quick)", type=int
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_at_least(self.images, 10, "--images", 10_000)
+
+
+def set_key(family: str, level) -> str:
+    """The key of one shifted set; level 0 of rotation and translation is the clean set."""
+    if family != "corruption" and level == 0:
+        return "test"
+    return f"{family}/{level}"
+
+
+def family_levels() -> dict:
+    return {
+        "rotation": list(ROTATION_DEGREES),
+        "translation": list(TRANSLATION_PIXELS),
+        "corruption": list(CORRUPTIONS),
+    }
+
+
+def shifted_sets(images: np.ndarray, n_letters: int, seed: int) -> dict:
+    """Every shifted version of `images`, keyed by set_key, the clean ones as "test", and the
+    letters as "ood/letters". Seeded: every seed replicate sees the same images."""
+    sets = {"test": images}
+    for degrees in ROTATION_DEGREES[1:]:
+        sets[set_key("rotation", degrees)] = rotate(images, degrees)
+    for pixels in TRANSLATION_PIXELS[1:]:
+        sets[set_key("translation", pixels)] = translate(images, pixels)
+    for name in CORRUPTIONS:
+        sets[set_key("corruption", name)] = corrupt(images, name, seed)
+    sets[LETTERS_KEY] = letters(n_letters, seed)[0]
+    return sets
+
+
+def level_numbers(probabilities, score, labels, *, proper: bool) -> dict:
+    """One method on one shifted set: accuracy, ECE, Brier, NLL, misclassification AUROC."""
+    error = probabilities.argmax(axis=1) != labels
+    return {
+        "acc": float(np.mean(~error)),
+        "confidence": float(probabilities.max(axis=1).mean()),
+        "ece": metrics.expected_calibration_error(labels, probabilities, n_bins=ECE_BINS),
+        "brier": metrics.brier_score(labels, probabilities),
+        "nll": metrics.negative_log_likelihood(labels, probabilities) if proper else float("nan"),
+        "misclassification/auroc": (
+            metrics.auroc(error, score) if 0 < error.sum() < len(error) else float("nan")
+        ),
+    }
+
+
+def _letters_numbers(method) -> dict:
+    test, ood = method.score["test"], method.score[LETTERS_KEY]
+    is_ood = np.r_[np.zeros(len(test), bool), np.ones(len(ood), bool)]
+    return {
+        "auroc": metrics.auroc(is_ood, np.r_[test, ood]),
+        "confidence": float(method.probabilities[LETTERS_KEY].max(axis=1).mean()),
+    }
+
+
+def sizes(ctx: StudyContext, options: ShiftOptions, n_test: int) -> dict:
+    images = ctx.profile.shift_images if options.images is None else options.images
+    return {**options.resolved(ctx), "images": min(images, n_test)}
+
+
+def run(ctx: StudyContext, options: ShiftOptions) -> dict:
+    datasets = options.datasets
+    n_test = min(len(test_set(ctx, d)[1]) for d in datasets)
+    size = sizes(ctx, options, n_test)
+    recorded = {
+        "datasets": list(datasets),
+        **size,
+        "p": list(options.p),
+        "validation_size": ctx.profile.validation_size,
+        "mc_dropout_rate": MC_DROPOUT_RATE,
+        "ece_bins": ECE_BINS,
+        "levels": family_levels(),
+    }
+    writer = StudyWriter(ctx, "shift", recorded, tuple(datasets))
+    if (saved := writer.reusable()) is not None:
+        return saved
+    trained = iter(get_models(ctx, model_specs(ctx, options)))
+    per_replicate = size["ensemble_size"] + 1
+    families = {f: [set_key(f, level) for level in v] for f, v in family_levels().items()}
+    shifted_keys = {f: tuple(k for k in keys if k != "test") for f, keys in families.items()}
+    results, verdicts = {}, {}
+    for dataset in datasets:
+        images, labels = test_set(ctx, dataset)
+        # A seeded sample of the test set: its first images are not representative (MNIST's
+        # test set starts with the cleaner half of its writers).
+        chosen = np.sort(
+            np.random.default_rng([ctx.seed, 7]).permutation(len(labels))[: size["images"]]
+        )
+        images, labels = images[chosen], labels[chosen]
+        progress.say(
+            f"shift: {dataset}, making {len(families['rotation']) + len(families['translation']) + len(CORRUPTIONS) - 1} shifted sets and {size['images']} letters"
+        )
+        sets = shifted_sets(images, size["images"], ctx.seed)
+        replicates = []
+        for r, seed in enumerate(ctx.seed_list):
+            progress.say(f"shift: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
+            models = [next(trained) for _ in range(per_replicate)]
+            replicates.append(
+                method_outputs(
+                    ctx,
+                    dataset,
+                    models,
+                    sets,
+                    seed=seed,
+                    p=options.p,
+                    members=size["members"],
+                    ensemble_size=size["ensemble_size"],
+                )
+            )
+        methods = [rep["methods"] for rep in replicates]
+        keys = [k for k in sets if k != LETTERS_KEY]
+        numbers = {
+            m.name: {
+                key: over_seeds(
+                    [
+                        level_numbers(
+                            run_methods[i].probabilities[key],
+                            run_methods[i].score[key],
+                            labels,
+                            proper=m.proper,
+                        )
+                        for run_methods in methods
+                    ]
+                )
+                for key in keys
+            }
+            for i, m in enumerate(methods[0])
+        }
+        letters_numbers = {
+            m.name: over_seeds([_letters_numbers(run_methods[i]) for run_methods in methods])
+            for i, m in enumerate(methods[0])
+        }
+        progress.say(f"shift: {dataset}, paired comparisons")
+        letters_vs_softmax = compare_with_softmax(
+            methods, labels, LETTERS_KEY, n_boot=size["bootstrap"], seed=ctx.seed
+        )
+        verdicts[dataset] = dataset_verdicts(
+            methods, labels, shifted_keys, n_boot=size["bootstrap"], seed=ctx.seed
+        )
+        shift_figures.figures(
+            writer, dataset, sets, labels, methods[0], numbers, families, family_levels()
+        )
+        results[dataset] = {
+            "images_per_level": len(labels),
+            "letters": len(sets[LETTERS_KEY]),
+            "sets": families,
+            "methods": [m.name for m in methods[0]],
+            "numbers": numbers,
+            "letters_ood": letters_numbers,
+            "letters_vs_softmax": {
+                name: entry[f"{LETTERS_KEY}/auroc"] for name, entry in letters_vs_softmax.items()
+            },
+            **over_seeds([{"temperature": rep["temperature"]} for rep in replicates]),
+            "verdicts": verdicts[dataset],
+            "models": [rep["models"] for rep in replicates],
+        }
+    shift_figures.letters_gallery(writer, sets[LETTERS_KEY])
+    summary_verdicts = combined(verdicts)
+    summary = shift_views.summary_lines(results, summary_verdicts, family_levels())
+    return writer.finish({"datasets": results, "verdicts": summary_verdicts}, summary)
+
+
+STUDY = Study(
+    name="shift",
+    help="trust under dataset shift: rotations, translations, corruptions, unseen letters",
+    options=ShiftOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=shift_views.sections,
+    evaluates_ensembles=True,
+)
