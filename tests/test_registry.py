@@ -74,6 +74,7 @@ def test_study_from_the_cli_writes_results_figures_and_sections(
         (["dropout", "--p", ""], "--p needs at least one number"),
         (["scoreboard", "--p", ""], "--p needs at least one number"),
         (["variants", "--seeds", "0"], "--seeds must be between 1 and 100"),
+        (["shift", "--images", "5"], "--images must be"),
         (["train", "--quick", "--epochs", "0"], "epochs must be between 1 and 1,000"),
     ],
 )

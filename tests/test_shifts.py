@@ -19,7 +19,7 @@ def images():
 
 
 def test_ovadia_levels():
-    assert ROTATION_DEGREES == tuple(range(0, 181, 15)) and len(ROTATION_DEGREES) == 13
+    assert tuple(range(0, 181, 15)) == ROTATION_DEGREES and len(ROTATION_DEGREES) == 13
     assert TRANSLATION_PIXELS[1:] == tuple(range(2, 27, 2))
 
 

@@ -9,7 +9,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,34 @@ def weights_sha256(model) -> str:
     return digest.hexdigest()
 
 
+# Models read in this process, by cache folder, with the stamp of their files when read. A
+# report asks for the same model in several studies (the scoreboard and the shift study share
+# 36): each is read and verified once. A file that changed since is read and verified again.
+_LOADED: dict[Path, tuple[tuple, TrainedModel]] = {}
+MAX_LOADED = 256
+
+
+def _stamp(folder: Path) -> tuple | None:
+    try:
+        return tuple(
+            (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in (folder / "meta.json", folder / "model.keras")
+        )
+    except OSError:
+        return None
+
+
+def remember(trained: TrainedModel) -> TrainedModel:
+    """Keep a model just read or stored for the next load() of its folder in this process."""
+    stamp = _stamp(trained.path)
+    if stamp is not None:
+        _LOADED.pop(trained.path, None)
+        _LOADED[trained.path] = (stamp, trained)
+        while len(_LOADED) > MAX_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))  # the oldest
+    return trained
+
+
 def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     """The cached model of `spec`, or None (after one line saying why) if the entry is missing,
     damaged, made for another spec, or its weights are not the ones it recorded."""
@@ -69,6 +97,9 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
 
     if not (folder / "meta.json").is_file():
         return None
+    seen = _LOADED.get(folder)
+    if seen is not None and seen[0] == _stamp(folder) and seen[1].spec == spec:
+        return replace(seen[1], from_cache=True)
     try:
         meta = read_json(folder / "meta.json")
         model = keras.saving.load_model(folder / "model.keras", compile=False)
@@ -80,7 +111,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     elif meta.get("weights_sha256") != weights_sha256(model):
         problem = "holds weights other than the ones it recorded (replaced or damaged)"
     else:
-        return TrainedModel(spec, model, meta, folder, from_cache=True)
+        return remember(TrainedModel(spec, model, meta, folder, from_cache=True))
     progress.say(f"cache entry {folder} {problem}; retraining")
     return None
 

@@ -11,7 +11,7 @@ from mnistlab import progress
 from mnistlab.config import RunSpec
 from mnistlab.data import load_split
 from mnistlab.models import build_model
-from mnistlab.training.cache import TrainedModel, cache_folder, load, store
+from mnistlab.training.cache import TrainedModel, cache_folder, load, remember, store
 from mnistlab.training.job import Job, finish, fit, prepare, training_arrays
 
 
@@ -29,7 +29,7 @@ def _train_on_ray(jobs: list, results: list, data_dir, address) -> None:
             model = build_model(job.spec.model, seed=job.spec.seed)
             model.set_weights(weights)
             store(job.folder, model, meta)
-            results[i] = TrainedModel(job.spec, model, meta, job.folder, from_cache=False)
+            results[i] = remember(TrainedModel(job.spec, model, meta, job.folder, from_cache=False))
             bar.advance(1)
 
 
@@ -137,7 +137,9 @@ def train_many(
                 meta = finish(job, data_dir, workers)
                 # Cached as soon as it is trained: an interrupted run keeps its finished models.
                 store(job.folder, job.model, meta)
-                results[i] = TrainedModel(job.spec, job.model, meta, job.folder, from_cache=False)
+                results[i] = remember(
+                    TrainedModel(job.spec, job.model, meta, job.folder, from_cache=False)
+                )
     for i, spec in enumerate(specs):  # duplicates of a spec trained in this call
         if results[i] is None:
             results[i] = train(spec, data_dir=data_dir, cache_dir=cache_dir)  # from the cache
