@@ -75,6 +75,7 @@ def test_study_from_the_cli_writes_results_figures_and_sections(
         (["scoreboard", "--p", ""], "--p needs at least one number"),
         (["variants", "--seeds", "0"], "--seeds must be between 1 and 100"),
         (["shift", "--images", "5"], "--images must be"),
+        (["conformal", "--alpha", "1.5"], "--alpha values must be in (0, 1)"),
         (["train", "--quick", "--epochs", "0"], "epochs must be between 1 and 1,000"),
     ],
 )

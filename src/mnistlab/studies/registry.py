@@ -7,6 +7,7 @@ from mnistlab.errors import ConfigError
 from mnistlab.studies import (
     claims,
     confidence,
+    conformal,
     cross,
     dropout,
     morph,
@@ -26,6 +27,7 @@ STUDIES: list[Study] = [
     dropout.STUDY,
     scoreboard.STUDY,
     shift.STUDY,
+    conformal.STUDY,
     claims.STUDY,
 ]
 

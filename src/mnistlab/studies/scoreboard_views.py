@@ -10,13 +10,13 @@ from mnistlab.studies.scoreboard_verdict import REFERENCE, interval_text
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.methods import ECE_BINS, MethodOutput
 
-MAIN_FAMILIES_SHOWN = 6
+MAIN_FAMILIES_SHOWN = 7
 SYNTHETIC_OOD = ("ood/uniform", "ood/gaussian", "ood/inverted")
 
 
 def _shown(methods: list[MethodOutput]) -> list[MethodOutput]:
     """The methods drawn in the comparison figures: one per idea, to keep them readable."""
-    wanted = ["max softmax", "temperature"]
+    wanted = ["max softmax", "temperature", "last-layer Laplace"]
     picked = [m for m in methods if any(m.name.startswith(w) for w in wanted)]
     dropout = [m for m in methods if m.family == "weight dropout" and m.name.endswith("vote")]
     if dropout:

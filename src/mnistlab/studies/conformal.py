@@ -1,0 +1,211 @@
+"""Study: answers with a promise. Conformal prediction sets and abstention with an error bound,
+on the probabilities of every scoreboard method.
+
+The validation split held out from training (5,000 images) is cut in two: the first half fits
+what the methods fit (temperature, Laplace's prior precision), the second half calibrates the
+conformal sets and the abstention thresholds. The test set is never used to fit anything. The
+sets are then scored on the test set, and on rotated test images (issue 11's rotations): how
+fast the guarantee breaks when the data move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnistlab import progress
+from mnistlab.config import check_at_least, parse_floats
+from mnistlab.data.shifts import rotate
+from mnistlab.errors import ConfigError
+from mnistlab.studies import conformal_views
+from mnistlab.studies.context import StudyContext, get_models, test_set
+from mnistlab.studies.method_outputs import method_outputs
+from mnistlab.studies.replicates import over_seeds
+from mnistlab.studies.scoreboard import ScoreboardOptions, model_specs
+from mnistlab.studies.shift_verdict import SCORE_ONLY
+from mnistlab.studies.study import Study, option
+from mnistlab.studies.writer import StudyWriter
+from mnistlab.training import training_arrays
+from mnistlab.uncertainty.abstention import apply_threshold, threshold_for_error
+from mnistlab.uncertainty.conformal import (
+    SCORES,
+    calibrate,
+    class_scores,
+    prediction_sets,
+    set_summary,
+)
+
+ROTATIONS = (0, 30, 60, 90, 120, 150, 180)
+ERROR_TARGETS = (0.01, 0.02, 0.05)
+DELTA = 0.05  # the abstention bound holds with probability at least 95%
+
+
+def _alphas(text) -> tuple[float, ...]:
+    return parse_floats(text, "--alpha")
+
+
+@dataclass(frozen=True)
+class ConformalOptions(ScoreboardOptions):
+    """The scoreboard's options (same methods, same models), plus the levels a."""
+
+    alpha: tuple[float, ...] = option(
+        (0.01, 0.05, 0.1),
+        "miscoverage levels a: sets hold the label with probability 1-a (default: 0.01,0.05,0.1)",
+        parse=_alphas,
+    )
+    images: int | None = option(
+        None, "test images per rotation angle (default: 300; 100 with --quick)", type=int
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "alpha", tuple(float(a) for a in self.alpha))
+        if not self.alpha:
+            raise ConfigError("--alpha needs at least one number, e.g. --alpha 0.05,0.1")
+        for a in self.alpha:
+            if not 0.0 < a < 1.0:  # NaN fails too
+                raise ConfigError(f"--alpha values must be in (0, 1), got {a}")
+        check_at_least(self.images, 10, "--images", 10_000)
+
+
+def _sets_numbers(probabilities: dict, labels, rotated_labels, cal_labels, score, alpha, rng):
+    """One method, one score, one a: the test summary and coverage per rotation angle."""
+    scores = {k: class_scores(score, p, rng) for k, p in probabilities.items()}
+    q = calibrate(scores["calibration"], cal_labels, alpha)
+    out = set_summary(prediction_sets(scores["test"], q), labels)
+    out["q"] = q
+    for angle in ROTATIONS:
+        rotated = set_summary(prediction_sets(scores[f"rotation/{angle}"], q), rotated_labels)
+        out[f"rotation/{angle}/coverage"] = rotated["coverage"]
+        out[f"rotation/{angle}/mean_size"] = rotated["mean_size"]
+    return out
+
+
+def _abstention_numbers(method, labels, cal_labels, target) -> dict:
+    cal_error = method.probabilities["calibration"].argmax(axis=1) != cal_labels
+    rule = threshold_for_error(method.score["calibration"], cal_error, target=target, delta=DELTA)
+    test_error = method.probabilities["test"].argmax(axis=1) != labels
+    result = apply_threshold(method.score["test"], test_error, rule["threshold"])
+    return {
+        "kept": result["kept"],
+        "error": result["error"],
+        "kept_calibration": rule["kept"],
+        "bound": rule["bound"],
+    }
+
+
+def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, sizes) -> dict:
+    """Every method's sets and abstention rule on one seed replicate: {method: numbers}."""
+    _, _, x_val, y_val = training_arrays(models[0].spec, ctx.data_dir)
+    half = len(y_val) // 2
+    sets = {"calibration": x_val[half:], "test": images}
+    sets.update({f"rotation/{a}": rotate(images[sample], a) for a in ROTATIONS})
+    out = method_outputs(
+        ctx,
+        dataset,
+        models,
+        sets,
+        seed=seed,
+        p=options.p,
+        members=sizes["members"],
+        ensemble_size=sizes["ensemble_size"],
+        fit_size=half,
+    )
+    numbers = {}
+    for i, method in enumerate(m for m in out["methods"] if m.name not in SCORE_ONLY):
+        rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
+        numbers[method.name] = {
+            "sets": {
+                score: {
+                    f"{alpha:g}": _sets_numbers(
+                        method.probabilities,
+                        labels,
+                        labels[sample],
+                        y_val[half:],
+                        score,
+                        alpha,
+                        rng,
+                    )
+                    for alpha in options.alpha
+                }
+                for score in SCORES
+            },
+            "abstention": {
+                f"{e:g}": _abstention_numbers(method, labels, y_val[half:], e)
+                for e in ERROR_TARGETS
+            },
+        }
+    return {"numbers": numbers, "calibration_size": len(y_val) - half, "fit_size": half}
+
+
+def _over_seeds_nested(per_seed: list[dict]) -> dict:
+    """over_seeds applied at the leaves of equally shaped nested dicts."""
+    first = per_seed[0]
+    if all(not isinstance(v, dict) for v in first.values()) or "coverage" in first:
+        return over_seeds(per_seed)
+    return {k: _over_seeds_nested([entry[k] for entry in per_seed]) for k in first}
+
+
+def run(ctx: StudyContext, options: ConformalOptions) -> dict:
+    sizes = options.resolved(ctx)
+    images_per_angle = ctx.profile.shift_images if options.images is None else options.images
+    recorded = {
+        "datasets": list(options.datasets),
+        **sizes,
+        "p": list(options.p),
+        "alpha": list(options.alpha),
+        "scores": list(SCORES),
+        "rotations": list(ROTATIONS),
+        "images": images_per_angle,
+        "error_targets": list(ERROR_TARGETS),
+        "delta": DELTA,
+    }
+    writer = StudyWriter(ctx, "conformal", recorded, tuple(options.datasets))
+    if (saved := writer.reusable()) is not None:
+        return saved
+    trained = iter(get_models(ctx, model_specs(ctx, options)))
+    per_replicate = sizes["ensemble_size"] + 1
+    results = {}
+    for dataset in options.datasets:
+        images, labels = test_set(ctx, dataset)
+        rng = np.random.default_rng([ctx.seed, 8])
+        sample = np.sort(rng.permutation(len(labels))[: min(images_per_angle, len(labels))])
+        replicates = []
+        for r, seed in enumerate(ctx.seed_list):
+            progress.say(f"conformal: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
+            models = [next(trained) for _ in range(per_replicate)]
+            replicates.append(
+                replicate(
+                    ctx,
+                    dataset,
+                    models,
+                    images,
+                    labels,
+                    sample,
+                    seed=seed,
+                    options=options,
+                    sizes=sizes,
+                )
+            )
+        results[dataset] = {
+            "calibration_size": replicates[0]["calibration_size"],
+            "fit_size": replicates[0]["fit_size"],
+            "test_size": len(labels),
+            "rotation_images": len(sample),
+            "methods": _over_seeds_nested([rep["numbers"] for rep in replicates]),
+        }
+        conformal_views.figures(writer, dataset, results[dataset], options.alpha)
+    summary = conformal_views.summary_lines(results, options.alpha)
+    return writer.finish({"datasets": results}, summary)
+
+
+STUDY = Study(
+    name="conformal",
+    help="prediction sets with a coverage guarantee, and abstention with an error bound",
+    options=ConformalOptions,
+    model_specs=model_specs,
+    run=run,
+    sections=conformal_views.sections,
+    evaluates_ensembles=True,
+)
