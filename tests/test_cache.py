@@ -56,10 +56,18 @@ def test_truncated_model_file_is_retrained(two_models, capsys):
     assert "cannot be read" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("content", ["null", "[1, 2]", "{", ""])
-def test_damaged_study_results_are_recomputed(content, synthetic_data, tmp_path):
+@pytest.mark.parametrize(
+    "content, command",
+    [
+        ("{", ["report", "--quick", "--seeds", "1"]),  # the report finds it (one whole report)
+        ("null", ["cross", "--quick"]),  # the same reuse check, through the study's own command
+        ("[1, 2]", ["cross", "--quick"]),
+        ("", ["cross", "--quick"]),
+    ],
+)
+def test_damaged_study_results_are_recomputed(content, command, synthetic_data, tmp_path):
     out = tmp_path / "out"
     assert main(["--quiet", "cross", "--quick", "--out", str(out)]) == 0
     (out / "cross" / "results.json").write_text(content)
-    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
+    assert main(["--quiet", *command, "--out", str(out)]) == 0
     assert json.loads((out / "cross" / "results.json").read_text())["study"] == "cross"

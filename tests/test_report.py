@@ -130,29 +130,26 @@ def test_conclusions_follow_the_numbers(quick_report):
     assert f"at p={best['p']:g}) is" in text and expected in text
 
 
-def test_second_run_reuses_everything(synthetic_data, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
-    capsys.readouterr()
-    assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert printed.count("(reused)") == len(STUDIES)
-
-
-def test_retrain_trains_each_model_once(synthetic_data, tmp_path, monkeypatch, capsys):
+def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
+    synthetic_data, tmp_path, monkeypatch, capsys
+):
+    """One quick report, then the same command (everything reused), then --retrain (every model
+    trained once, not again per study, and every study recomputed)."""
     from mnistlab.training import many as training
 
     out = tmp_path / "out"
     assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("(reused)") == len(STUDIES)
     trained = []
     original = training.fit
     monkeypatch.setattr(
         training, "fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
     )
-    capsys.readouterr()
     assert main(["report", "--quick", "--seeds", "1", "--retrain", "--out", str(out)]) == 0
-    assert trained and len(trained) == len(set(trained))  # every model once, not again per study
-    assert "(reused)" not in capsys.readouterr().out  # and every study recomputed
+    assert trained and len(trained) == len(set(trained))
+    assert "(reused)" not in capsys.readouterr().out
 
 
 def test_interrupted_report_leaves_no_partial_file_and_resumes(

@@ -6,6 +6,8 @@ both run the same methods on the same models, so their numbers can be read side 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from mnistlab import flops, progress
@@ -24,25 +26,42 @@ from mnistlab.uncertainty.weight_dropout import ensemble_logits
 MC_DROPOUT_RATE = 0.2
 
 
-def penultimate_features(model, images: np.ndarray) -> np.ndarray:
-    """What the output layer sees: the model up to its last layer, in inference mode."""
+def penultimate_features(model, sets: dict) -> dict:
+    """What the output layer sees, for every set of images: the model up to its last layer, in
+    inference mode, run once over all sets stacked (one compiled predict, not one per set)."""
     import keras
 
     extractor = keras.Model(model.inputs, model.layers[-2].output)
-    flops.add(flops.forward(multiply_adds(model), len(images)))  # about a full forward pass
-    return np.asarray(extractor.predict(np.asarray(images, np.float32), batch_size=4096, verbose=0))
+    names, stacked = list(sets), np.concatenate([np.asarray(v, np.float32) for v in sets.values()])
+    flops.add(flops.forward(multiply_adds(model), len(stacked)))  # about a full forward pass
+    features = np.asarray(extractor.predict(stacked, batch_size=4096, verbose=0))
+    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
+    return dict(zip(names, np.split(features, bounds), strict=True))
+
+
+# Fitted curvatures by trained model: the scoreboard, shift and conformal studies use the same
+# models (the report's 6 base models), and the curvature (every training image, then an
+# eigendecomposition) is most of Laplace's cost. About 20 MB each; the oldest go first.
+_CURVATURES: dict = {}
+MAX_CURVATURES = 8
 
 
 def last_layer_laplace(model, x_train, x_val, y_val, sets: dict):
     """(fitted LastLayerLaplace, its MethodOutput on every set): the curvature from the
-    training images, the prior precision from the held-out validation split."""
-    kernel, bias = model.layers[-1].get_weights()
-    laplace = LastLayerLaplace().fit(penultimate_features(model, x_train), kernel, bias)
-    laplace.fit_prior(penultimate_features(model, x_val), y_val)
-    probabilities = {
-        k: laplace.predict_proba(penultimate_features(model, v)).astype(np.float32)
-        for k, v in sets.items()
-    }
+    training images, the prior precision from the held-out validation images given."""
+    key = (id(model), len(x_train))  # (the leading spaces below keep these keys apart from sets)
+    features = penultimate_features(
+        model, {" validation": x_val, **sets, **({} if key in _CURVATURES else {" train": x_train})}
+    )
+    if key not in _CURVATURES:
+        kernel, bias = model.layers[-1].get_weights()
+        while len(_CURVATURES) >= MAX_CURVATURES:
+            _CURVATURES.pop(next(iter(_CURVATURES)))
+        # The model is kept with its entry, so its id cannot be reused by another model.
+        _CURVATURES[key] = (model, LastLayerLaplace().fit(features[" train"], kernel, bias))
+    laplace = copy.copy(_CURVATURES[key][1])  # the prior is per call; the curvature is shared
+    laplace.fit_prior(features[" validation"], y_val)
+    probabilities = {k: laplace.predict_proba(features[k]).astype(np.float32) for k in sets}
     score = {k: scores.max_softmax(p) for k, p in probabilities.items()}
     return laplace, MethodOutput("last-layer Laplace", "Laplace", probabilities, score)
 
