@@ -205,7 +205,7 @@ def write_report(
     Returns the report folder, OUT/report/, holding index.html (self-contained), report.md
     with figures/, and results.json. Studies already run with the same inputs are reused.
     seeds: replicates behind every number (default 3, as the command); seeds=1 is the
-    exercise's single run and about three times faster.
+    exercise's single run, about 2.4 times faster (196 s against 474 s cold, measured).
     """
     from mnistlab.report import pipeline
 

@@ -69,9 +69,9 @@ class ConformalOptions(ScoreboardOptions):
         check_at_least(self.images, 10, "--images", 10_000)
 
 
-def _sets_numbers(probabilities: dict, labels, rotated_labels, cal_labels, score, alpha, rng):
-    """One method, one score, one a: the test summary and coverage per rotation angle."""
-    scores = {k: class_scores(score, p, rng) for k, p in probabilities.items()}
+def _sets_numbers(scores: dict, labels, rotated_labels, cal_labels, alpha):
+    """One method, one score's class scores per set, one a: the test summary and the coverage
+    per rotation angle."""
     q = calibrate(scores["calibration"], cal_labels, alpha)
     out = set_summary(prediction_sets(scores["test"], q), labels)
     out["q"] = q
@@ -115,17 +115,17 @@ def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, si
     numbers = {}
     for i, method in enumerate(m for m in out["methods"] if m.name not in SCORE_ONLY):
         rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
+        # Each score once per set, shared by every a: the sets of one image are then nested
+        # across a (the same uniform draws), and nothing is sorted three times.
+        scores = {
+            score: {k: class_scores(score, p, rng) for k, p in method.probabilities.items()}
+            for score in SCORES
+        }
         numbers[method.name] = {
             "sets": {
                 score: {
                     f"{alpha:g}": _sets_numbers(
-                        method.probabilities,
-                        labels,
-                        labels[sample],
-                        y_val[half:],
-                        score,
-                        alpha,
-                        rng,
+                        scores[score], labels, labels[sample], y_val[half:], alpha
                     )
                     for alpha in options.alpha
                 }
