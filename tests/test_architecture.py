@@ -32,13 +32,13 @@ LAYERS = [
         ],
     ),
     ("data", ["mnistlab.data"]),
-    ("training", ["mnistlab.models", "mnistlab.predict", "mnistlab.training"]),
+    ("training", ["mnistlab.layers", "mnistlab.models", "mnistlab.predict", "mnistlab.training"]),
     ("uncertainty", ["mnistlab.uncertainty"]),
     ("studies", ["mnistlab.studies"]),
     ("report", ["mnistlab.report"]),
     (
         "entry points",
-        ["mnistlab.bench", "mnistlab.api", "mnistlab.cli", "mnistlab.commands", "mnistlab"],
+        ["mnistlab.bench", "mnistlab.bench_exercise", "mnistlab.api", "mnistlab.cli", "mnistlab.commands", "mnistlab"],
     ),
 ]
 

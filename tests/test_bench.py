@@ -7,7 +7,10 @@ from mnistlab.cli import main
 
 def test_bench_quick_smoke(synthetic_data, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["--quiet", "bench", "--quick", "--no-report", "--out", str(out)]) == 0
+    assert (
+        main(["--quiet", "bench", "--quick", "--no-report", "--no-exercise", "--out", str(out)])
+        == 0
+    )
     results = json.loads((out / "bench" / "bench.json").read_text())
     assert results["matmul_peak_gflops"] > 0
     for key in ("fit_seconds", "fast_seconds", "limit_seconds", "fast_x_limit"):
@@ -15,6 +18,10 @@ def test_bench_quick_smoke(synthetic_data, tmp_path, capsys):
     for key in ("in_turn_seconds", "together_seconds", "keras_fit_in_turn_seconds"):
         assert results["many"][key] > 0
     assert results["dropout"]["members"] == 10 and results["dropout"]["ours_share_of_peak"] > 0
+    assert [c["arch"] for c in results["conv_epochs"]] == ["cnn", "lenet5"]
+    for conv in results["conv_epochs"]:
+        for key in ("limit_seconds", "keras_fit_seconds", "fast_seconds", "old_scan_seconds"):
+            assert conv[key] > 0
     assert results["peak_memory_mib"] > 0 and "versions" in results["environment"]
     table = capsys.readouterr().out
     for label in (
@@ -23,6 +30,7 @@ def test_bench_quick_smoke(synthetic_data, tmp_path, capsys):
         "scanned",
         "together",
         "weight dropout",
+        "lenet5 epoch, scanned (ours)",
         "peak memory",
     ):
         assert label in table
@@ -44,3 +52,25 @@ def test_memory_budget_bounds_chunks_without_changing_results():
     a = ensemble_logits(model, images, p=0.1, members=6, seed=0, memory_budget=1 << 30)
     b = ensemble_logits(model, images, p=0.1, members=6, seed=0, memory_budget=1 << 20)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
+    """The exercise benchmark in quick mode, with one of its five commands: both ways run,
+    the study's FLOPs come back from its results.json, the ratios are formed."""
+    from mnistlab import bench_exercise
+    from mnistlab.studies.context import StudyContext
+
+    monkeypatch.setattr(bench_exercise, "EXERCISE_STUDIES", ("morph",))
+    ctx = StudyContext(out=tmp_path / "out", quick=True, data_dir=str(real_data_dir))
+    result = bench_exercise.bench_exercise(ctx, peak=100.0)
+    assert result["ours"]["flop"]["morph"] > 0 and result["floor_seconds"] > 0
+    assert set(result["notebook"]["seconds"]) == {
+        "variants",
+        "confidence",
+        "cross",
+        "morph",
+        "dropout",
+    }
+    assert result["speedup_vs_notebook"] > 0
+    labels = [row[0] for row in bench_exercise.rows({"exercise": result})]
+    assert "exercise, 5 commands cold (ours)" in labels

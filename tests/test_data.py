@@ -108,3 +108,46 @@ def test_real_data_matches_published_checksums(real_data_dir):
         images, labels = data.load_split(name, "test", real_data_dir, download=False)
         assert images.shape == (10_000, 28, 28)
         assert np.bincount(labels, minlength=10).min() > 800
+
+
+def test_a_file_is_hashed_once_per_version(tmp_path, monkeypatch):
+    """The stamp: verified once, then trusted while size and mtime stay; re-checked after."""
+    import os
+
+    from mnistlab.data import idx, stamps
+
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    sums = write_dataset(tmp_path / "d", "mnist", n_train=20, n_test=10)
+    patch_checksums(monkeypatch, "mnist", sums)
+    hashed = []
+    real_check = idx._check_hash
+    monkeypatch.setattr(idx, "_check_hash", lambda *a: hashed.append(a[1]) or real_check(*a))
+    path = tmp_path / "d" / "mnist" / f"{FILE_STEMS[('test', 'labels')]}.gz"
+
+    data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    assert len(hashed) == 2  # images and labels, first time
+    assert stamps.is_stamped(path, sums[FILE_STEMS[("test", "labels")]])
+    idx.verified_array_cached.cache_clear()  # as a new process would start
+    data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    data.load_split("mnist", "test", tmp_path / "d", download=False)
+    assert len(hashed) == 2  # stamped: neither verified nor loaded file hashed again
+
+    # Another version of the file (new bytes, new mtime) is checked, and fails.
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] = (raw[-1] + 1) % 10
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="does not match the published"):
+        data.verify_split("mnist", "test", tmp_path / "d", download=False)
+
+    # A damaged stamp is a file not yet verified: hashed again, the stamp rewritten.
+    write_dataset(tmp_path / "d", "mnist", n_train=20, n_test=10)
+    os.utime(path, ns=(1, 1))
+    data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    stamp_file = stamps._stamp_path(path)
+    stamp_file.write_text("{not json")
+    idx.verified_array_cached.cache_clear()
+    before = len(hashed)
+    data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    assert len(hashed) == before + 1 and stamps.is_stamped(
+        path, sums[FILE_STEMS[("test", "labels")]]
+    )

@@ -8,7 +8,7 @@ from mnistlab.config import ModelConfig
 from mnistlab.errors import ConfigError
 from mnistlab.models import build_model
 from mnistlab.predict import predict_logits
-from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
+from mnistlab.uncertainty.mc_dropout import mc_dropout_logits, mc_dropout_logits_loop
 
 
 def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
@@ -120,6 +120,17 @@ def test_mc_dropout_passes_differ_and_do_not_depend_on_chunking():
         np.abs(many.mean(axis=0) - deterministic).mean()
         < 0.25 * np.abs(deterministic).mean() + 0.05
     )
+
+
+@pytest.mark.parametrize("arch, hidden", [("mlp", (16,)), ("cnn", (8,)), ("lenet5", None)])
+def test_mc_dropout_equals_the_plain_loop(arch, hidden):
+    """Vectorized over passes and images, chunked: the same logits as one call at a time."""
+    model = build_model(ModelConfig(arch=arch, hidden_units=hidden, dropout=0.5), seed=0)
+    images = np.random.default_rng(1).random((9, 28, 28), dtype=np.float32)
+    fast = mc_dropout_logits(model, images, passes=4, seed=2, member_chunk=3, image_batch=4)
+    slow = mc_dropout_logits_loop(model, images, passes=4, seed=2)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(fast[0], fast[1])
 
 
 def test_mc_dropout_needs_a_dropout_model():

@@ -32,16 +32,27 @@ def test_fast_path_equals_keras_fit(synthetic_data):
 
     x, y = load_split("mnist", "train")
     x, y = x[:250], y[:250]  # 250 = 7 full batches of 32 + a partial one of 26
-    for config in (ModelConfig(hidden_units=(16,)), ModelConfig(arch="cnn", hidden_units=(8,))):
-        reference, fast = build_model(config, seed=1), build_model(config, seed=1)
+    configs = (
+        ModelConfig(hidden_units=(16,)),
+        ModelConfig(arch="cnn", hidden_units=(8,)),
+        ModelConfig(arch="lenet5"),
+    )
+    for config in configs:
+        # The reference is the straightforward model: Keras' own layers, trained by fit.
+        reference = build_model(config, seed=1, stock_layers=True)
+        fast = build_model(config, seed=1)
         fit_keras(
             reference, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32, shuffle=False
         )
         fit_fast(
             fast, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32, seed=0, shuffle=False
         )
+        # Convolutions summed in another order differ in the last bits; Adam turns a gradient
+        # that is nearly 0 into a step of up to lr = 1e-3 either way, so a few weights of the
+        # conv models differ by ~2e-5 after 16 steps: within a tenth of one step.
+        atol = 1e-5 if config.arch == "mlp" else 1e-4
         for a, b in zip(_weights(reference), _weights(fast), strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=atol)
 
 
 def test_cache_hit_loads_instead_of_training(synthetic_data, tmp_path):

@@ -15,7 +15,12 @@ def images():
 
 
 @pytest.mark.parametrize(
-    "config", [ModelConfig(hidden_units=(24, 12)), ModelConfig(arch="cnn", hidden_units=(8,))]
+    "config",
+    [
+        ModelConfig(hidden_units=(24, 12)),
+        ModelConfig(arch="cnn", hidden_units=(8,)),
+        ModelConfig(arch="lenet5"),
+    ],
 )
 @pytest.mark.parametrize("drop_biases", [False, True])
 def test_vectorized_equals_plain_loop(config, drop_biases, images):

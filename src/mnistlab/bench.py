@@ -163,7 +163,8 @@ def write_results(results: dict, out) -> Path:
     return path
 
 
-def run(ctx, *, with_report: bool = True) -> dict:
+def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
+    from mnistlab import bench_exercise
     from mnistlab.data import load_split
     from mnistlab.studies.context import get_models, tutorial_spec
 
@@ -176,6 +177,11 @@ def run(ctx, *, with_report: bool = True) -> dict:
         x, y = x[:4000], y[:4000]
     progress.say("bench: one epoch, Keras fit vs scanned epoch")
     results["epoch"] = bench_epoch(x, y, peak=peak)
+    progress.say("bench: CNN and LeNet-5 epochs, Keras fit vs scanned")
+    results["conv_epochs"] = [
+        bench_exercise.bench_conv_epoch(x, y, arch=arch, peak=peak, old_images=len(x) // 20)
+        for arch in ("cnn", "lenet5")
+    ]
     progress.say("bench: M models together vs one after another")
     results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
     progress.say("bench: weight dropout ensemble")
@@ -187,6 +193,8 @@ def run(ctx, *, with_report: bool = True) -> dict:
     results["dropout"] = bench_dropout(
         model, test_images, members=10 if quick else 100, loop_members=3 if quick else 10, peak=peak
     )
+    if with_exercise:
+        results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak)
     if with_report:
         progress.say("bench: the lab report, cold")
         results["report"] = bench_report(ctx)
@@ -241,6 +249,9 @@ def table(r: dict) -> str:
             f"{d['loop_members_measured']} members, scaled)",
         ),
     ]
+    from mnistlab.bench_exercise import rows as more_rows
+
+    rows += more_rows(r)
     if "report" in r:
         rows.append(
             (
@@ -279,9 +290,9 @@ def table(r: dict) -> str:
     return "\n".join(f"{a:{width}s}  {b:>14s}  {c}" for a, b, c in rows)
 
 
-def main(ctx, *, with_report: bool = True) -> int:
+def main(ctx, *, with_report: bool = True, with_exercise: bool = True) -> int:
     """Run, print the table, write OUT/bench/bench.json."""
-    results = run(ctx, with_report=with_report)
+    results = run(ctx, with_report=with_report, with_exercise=with_exercise)
     path = write_results(results, ctx.out)
     print(table(results))
     print(f"wrote {path}")

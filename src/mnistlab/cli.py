@@ -51,6 +51,12 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
         "local Ray instance)",
     },
 }
+ARCH_OPTION = {
+    "choices": ARCHITECTURES,
+    "default": "mlp",
+    "help": "the network: mlp (the Keras tutorial's), cnn (conv32-conv64-dense128) or lenet5 "
+    "(conv6-conv16-dense120-84) (default: mlp)",
+}
 MEMORY_BUDGET = {
     "type": float,
     "default": 1024,
@@ -67,7 +73,10 @@ def _common(
     dataset: bool = False,
     ensembles: bool = True,
     seeds: int | None = 1,
+    arch: bool = True,
 ) -> None:
+    if arch:  # `train` offers it with the other model options instead
+        parser.add_argument("--arch", **ARCH_OPTION)
     for flag, settings in COMMON_OPTIONS.items():
         if flag == "--seeds":
             if seeds is None:
@@ -84,9 +93,11 @@ def _common(
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and training (defaults: the Keras tutorial)")
-    group.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
+    group.add_argument("--arch", **ARCH_OPTION)
     group.add_argument(
-        "--hidden", default="128", help="hidden layer sizes, e.g. 128 or 256,128 (default: 128)"
+        "--hidden",
+        default=None,
+        help="dense hidden layer sizes, e.g. 128 or 256,128 (default: 128; lenet5: 120,84)",
     )
     group.add_argument(
         "--activation", default="relu", help=f"one of {', '.join(ACTIVATIONS)} (default: relu)"
@@ -145,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_data)
 
     p = sub.add_parser("train", help="train one model; print and save train/test accuracy")
-    _common(p, dataset=True, ensembles=False, seeds=None)
+    _common(p, dataset=True, ensembles=False, seeds=None, arch=False)
     _model_options(p)
     p.set_defaults(func=commands.cmd_train)
 
@@ -163,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seeds=REPORT_SEEDS)
     p.add_argument(
         "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
+    )
+    p.add_argument(
+        "--no-exercise",
+        action="store_true",
+        help="skip the exercise against the notebook way (five cold commands, then Keras fit, "
+        "predict and clone per member: minutes)",
     )
     p.set_defaults(func=commands.cmd_bench)
 

@@ -17,7 +17,7 @@ def _spec_from_args(args):
 
     model = ModelConfig(
         arch=args.arch,
-        hidden_units=parse_hidden(args.hidden),
+        hidden_units=None if args.hidden is None else parse_hidden(args.hidden),
         activation=args.activation,
         dropout=args.dropout,
     )
@@ -49,6 +49,7 @@ def context_from_args(args, *, reuse: bool = False):
         memory_budget_mib=getattr(args, "memory_budget", 1024),
         executor=args.executor,
         ray_address=args.ray_address,
+        arch=getattr(args, "arch", "mlp"),
         spell=lambda name: "--" + name.replace("_", "-"),
     )
 
@@ -99,7 +100,11 @@ def cmd_report(args) -> int:
 def cmd_bench(args) -> int:
     from mnistlab import bench
 
-    return bench.main(context_from_args(args), with_report=not args.no_report)
+    return bench.main(
+        context_from_args(args),
+        with_report=not args.no_report,
+        with_exercise=not args.no_exercise,
+    )
 
 
 def cmd_data(args) -> int:

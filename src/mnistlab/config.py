@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from mnistlab.datasets import DATASETS as _CATALOG
 from mnistlab.errors import ConfigError
 
-ARCHITECTURES = ("mlp", "cnn")
+ARCHITECTURES = ("mlp", "cnn", "lenet5")
+# Dense hidden layers when none are given: the tutorial's 128; LeNet-5's own 120 -> 84.
+DEFAULT_HIDDEN = {"mlp": (128,), "cnn": (128,), "lenet5": (120, 84)}
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "elu", "selu", "softplus", "swish", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DATASETS = tuple(_CATALOG)  # ("mnist", "fashion-mnist"), from the one catalog
@@ -73,19 +75,25 @@ def check_memory_budget(mib, name: str = "--memory-budget") -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network. The tutorial model is the default: Flatten -> Dense(128, relu) -> Dense(10)."""
+    """The network. The tutorial model is the default: Flatten -> Dense(128, relu) -> Dense(10).
+
+    arch: "mlp" (the tutorial's), "cnn" (a small CNN) or "lenet5" (see models.py); the dense
+    hidden layers follow the convolutions, and default to the architecture's own
+    (DEFAULT_HIDDEN) when hidden_units is None.
+    """
 
     arch: str = "mlp"
-    hidden_units: tuple[int, ...] = (128,)
+    hidden_units: tuple[int, ...] | None = None
     activation: str = "relu"
     dropout: float = 0.0  # rate of a Dropout layer after each hidden layer (0 = none)
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_units", tuple(int(h) for h in self.hidden_units))
         _check(
             self.arch in ARCHITECTURES,
             f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}",
         )
+        hidden = DEFAULT_HIDDEN[self.arch] if self.hidden_units is None else self.hidden_units
+        object.__setattr__(self, "hidden_units", tuple(int(h) for h in hidden))
         _check(
             self.activation in ACTIVATIONS,
             f"unknown activation {self.activation!r}: choose one of {', '.join(ACTIVATIONS)}",

@@ -10,8 +10,12 @@ NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 
 
-def build_model(config: ModelConfig, *, seed: int):
-    """The same config and seed always give the same initial weights."""
+def build_model(config: ModelConfig, *, seed: int, stock_layers: bool = False):
+    """The same config and seed always give the same initial weights.
+
+    stock_layers: keras.layers.Conv2D and MaxPooling2D instead of their scan-friendly
+    subclasses in mnistlab.layers (same function, same initial weights): the straightforward
+    model that tests and the benchmark compare with."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -21,21 +25,47 @@ def build_model(config: ModelConfig, *, seed: int):
             layers.append(keras.layers.Dense(units, activation=config.activation))
             if config.dropout:
                 layers.append(keras.layers.Dropout(config.dropout))
-    else:  # a small CNN: two conv blocks, then the dense hidden layers
-        layers = [
-            keras.layers.Reshape((*IMAGE_SHAPE, 1)),
-            keras.layers.Conv2D(32, 3, activation=config.activation),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation=config.activation),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-        ]
+    else:
+        layers = [keras.layers.Reshape((*IMAGE_SHAPE, 1)), *_conv_blocks(config, stock_layers)]
+        layers.append(keras.layers.Flatten())
         for units in config.hidden_units:
             if config.dropout:
                 layers.append(keras.layers.Dropout(config.dropout))
             layers.append(keras.layers.Dense(units, activation=config.activation))
     layers.append(keras.layers.Dense(NUM_CLASSES))
     return keras.Sequential([keras.Input(IMAGE_SHAPE), *layers], name=f"{config.arch}")
+
+
+def _conv_blocks(config: ModelConfig, stock_layers: bool) -> list:
+    """The convolutional part; the dense hidden layers (config.hidden_units) follow it.
+
+    cnn: conv 32@3x3 -> pool -> conv 64@3x3 -> pool (valid padding), 5x5x64 features.
+    lenet5: LeCun et al. (1998) on 28x28 images: conv 6@5x5 with 'same' padding (what the
+    original's 32x32 input, the digit padded by 2 pixels, gives) -> pool -> conv 16@5x5 valid
+    -> pool: 5x5x16 = 400 features, then Dense 120 -> 84 (its default hidden_units). Max
+    pooling and the config's activation (ReLU by default) replace the original's trainable
+    average subsampling and scaled tanh, as in uncertainty-baselines' LeNet-5.
+    """
+    import keras
+
+    from mnistlab.layers import PatchConv2D, PatchMaxPool2D
+
+    if stock_layers:
+        PatchConv2D, PatchMaxPool2D = keras.layers.Conv2D, keras.layers.MaxPooling2D  # noqa: N806
+    act = config.activation
+    if config.arch == "lenet5":
+        return [
+            PatchConv2D(6, 5, padding="same", activation=act),
+            PatchMaxPool2D(),
+            PatchConv2D(16, 5, activation=act),
+            PatchMaxPool2D(),
+        ]
+    return [
+        PatchConv2D(32, 3, activation=act),
+        PatchMaxPool2D(),
+        PatchConv2D(64, 3, activation=act),
+        PatchMaxPool2D(),
+    ]
 
 
 def make_optimizer(name: str, learning_rate: float):

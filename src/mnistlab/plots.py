@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 
-import matplotlib
-
-if not os.environ.get("MPLBACKEND"):  # Jupyter sets its inline backend there: keep it
-    matplotlib.use("Agg")  # files only, no display needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 RIGHT, WRONG, OTHER = "#2a7ab0", "#d1495b", "#edae49"
 
 
+@cache
+def pyplot():
+    """matplotlib.pyplot, imported on the first figure (about 0.5 s that a command which
+    draws nothing does not pay), with the Agg backend unless MPLBACKEND chose one."""
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):  # Jupyter sets its inline backend there: keep it
+        matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def new_axes(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: float = 3.6, **kwargs):
     kwargs.setdefault("layout", "constrained")  # titles and labels never overlap
-    fig, axes = plt.subplots(
+    fig, axes = pyplot().subplots(
         nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs
     )
     return fig, axes
@@ -34,7 +42,7 @@ def confidence_histogram(
     xlabel="confidence of the predicted class",
 ):
     """Right and wrong answers on the same bins: counts or densities."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     for values, color, label in ((right, RIGHT, "right"), (wrong, WRONG, "wrong")):
         if len(values):
             ax.hist(
@@ -59,7 +67,7 @@ def confidence_histogram(
 def two_histograms(
     first, second, *, bins, labels, colors=(RIGHT, OTHER), ax=None, title="", xlabel=""
 ):
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     for values, label, color in zip((first, second), labels, colors, strict=True):
         ax.hist(
             values,
@@ -80,7 +88,7 @@ def grouped_bars(
     names, series: dict, *, errors: dict | None = None, ax=None, title="", ylabel="", ylim=None
 ):
     """One group of bars per name; `series` maps a legend label to one value per name."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
@@ -99,7 +107,7 @@ def grouped_bars(
 
 
 def class_bars(counts, class_names, *, ax=None, title="", ylabel="share of images"):
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     counts = np.asarray(counts, dtype=float)
     ax.bar(np.arange(len(counts)), counts / max(counts.sum(), 1), color=OTHER)
     ax.set_xticks(np.arange(len(counts)), class_names, rotation=35, ha="right", fontsize=8)
@@ -110,7 +118,7 @@ def class_bars(counts, class_names, *, ax=None, title="", ylabel="share of image
 
 def image_strip(images, captions, *, ax=None, title=""):
     """Images side by side in one axes, each with a caption underneath."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     images = np.asarray(images)
     gap = 2
     strip = np.ones((images.shape[1], len(images) * (images.shape[2] + gap) - gap))
@@ -131,7 +139,7 @@ def image_strip(images, captions, *, ax=None, title=""):
 def class_probability_curves(
     alphas, probabilities, class_names, *, ax=None, title="", highlight=()
 ):
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     for k, name in enumerate(class_names):
         strong = k in highlight
         ax.plot(
@@ -150,7 +158,7 @@ def class_probability_curves(
 
 
 def predicted_class_steps(alphas, predicted, top_probability, *, ax=None, title=""):
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     ax.step(alphas, predicted, where="mid", color="black", label="predicted class")
     ax.set_yticks(range(10))
     ax.set_ylabel("predicted class")
@@ -165,7 +173,7 @@ def predicted_class_steps(alphas, predicted, top_probability, *, ax=None, title=
 
 def reliability_diagram(curve: dict, *, ax=None, title=""):
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     edges = curve["edges"]
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     filled = curve["count"] > 0
@@ -197,7 +205,7 @@ def reliability_diagram(curve: dict, *, ax=None, title=""):
 
 
 def risk_coverage(coverage, risk, *, label, ax=None):
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     ax.step(coverage, risk, where="post", label=label)
     ax.set_xlabel("coverage (share of answers kept)")
     ax.set_ylabel("risk (error rate among kept)")
@@ -209,7 +217,7 @@ def risk_coverage(coverage, risk, *, label, ax=None):
 def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="", legend=True):
     """One line per method over the shift levels; `series` maps a label to (mean, std) arrays,
     the std drawn as a band (seed-to-seed spread)."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     for label, (mean, std) in series.items():
         mean, std = np.asarray(mean, float), np.asarray(std, float)
         style = "--" if label.startswith("weight dropout") else "-"
@@ -226,7 +234,7 @@ def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="
 def method_boxes(values: dict, *, clean: dict | None = None, ax=None, title="", ylabel=""):
     """One box per method over a set of values (e.g. its metric on each corruption), the
     clean value as a black mark."""
-    ax = ax or plt.gca()
+    ax = ax or pyplot().gca()
     labels = list(values)
     ax.boxplot([values[k] for k in labels], tick_labels=labels, widths=0.6)
     if clean:

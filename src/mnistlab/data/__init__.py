@@ -7,6 +7,7 @@ from mnistlab.data.files import (
     ensure_file,
     load_split,
     resolve_data_dir,
+    verify_split,
 )
 from mnistlab.data.idx import parse_idx, read_bytes
 from mnistlab.datasets import (
@@ -33,4 +34,5 @@ __all__ = [
     "parse_idx",
     "read_bytes",
     "resolve_data_dir",
+    "verify_split",
 ]

@@ -14,14 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.data.download import download_file
-from mnistlab.data.idx import verified_array, verified_array_cached
+from mnistlab.data.idx import verified_array, verified_array_cached, verify_file
+from mnistlab.data.stamps import default_cache_root
 from mnistlab.datasets import FILE_STEMS, info
 from mnistlab.errors import DataError
-
-
-def default_cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mnistlab"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -102,6 +98,15 @@ def load_split(
         path = ensure_file(root, dataset, stem, download=download)
         paths[kind] = (str(path), path.stat().st_mtime_ns, path.stat().st_size, meta.sha256[stem])
     return _scaled_split(paths["images"], paths["labels"], f"{root / dataset}: {split}")
+
+
+def verify_split(dataset: str, split: str, data_dir=None, *, download: bool = True) -> None:
+    """Check that a split's files are there and are the published ones, without loading
+    them when they were verified before (what a cache hit needs: the model is of this data)."""
+    meta, root = info(dataset), resolve_data_dir(data_dir)
+    for kind in ("images", "labels"):
+        stem = FILE_STEMS[(split, kind)]
+        verify_file(ensure_file(root, dataset, stem, download=download), meta.sha256[stem])
 
 
 @lru_cache(maxsize=8)

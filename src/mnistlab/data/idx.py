@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.data.stamps import is_stamped, stamp
 from mnistlab.errors import DataError
 
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1-D labels / 3-D images
@@ -57,18 +58,25 @@ def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
-@lru_cache(maxsize=16)
-def verified_array_cached(path: str, mtime_ns: int, size: int, sha256: str) -> np.ndarray:
-    data = read_bytes(Path(path))
-    # The header first: a wrong magic number or a short file is named as what it is, not
-    # reported as a hash mismatch. The hash then catches any change to the pixels or labels.
-    array = parse_idx(data, name=path)
+def _check_hash(data: bytes, path, sha256: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise DataError(
             f"{path}: SHA-256 {digest[:12]}... does not match the published {sha256[:12]}...; "
             "the file is corrupt or not the original: delete it and run 'mnistlab data --download'"
         )
+
+
+@lru_cache(maxsize=16)
+def verified_array_cached(path: str, mtime_ns: int, size: int, sha256: str) -> np.ndarray:
+    """The file's array, read once per process and file version (the arguments are the key)."""
+    data = read_bytes(Path(path))
+    # The header first: a wrong magic number or a short file is named as what it is, not
+    # reported as a hash mismatch. The hash then catches any change to the pixels or labels.
+    array = parse_idx(data, name=path)
+    if not is_stamped(Path(path), sha256):  # this version not verified before: hash it
+        _check_hash(data, path, sha256)
+        stamp(Path(path), sha256)
     array.flags.writeable = False
     return array
 
@@ -76,3 +84,10 @@ def verified_array_cached(path: str, mtime_ns: int, size: int, sha256: str) -> n
 def verified_array(path: Path, sha256: str) -> np.ndarray:
     stat = path.stat()
     return verified_array_cached(str(path), stat.st_mtime_ns, stat.st_size, sha256)
+
+
+def verify_file(path: Path, sha256: str) -> None:
+    """Raise DataError unless the file is the published one; reads it only when this version
+    of it has not been verified before (see stamps.py)."""
+    if not is_stamped(path, sha256):
+        verified_array(path, sha256)

@@ -19,12 +19,17 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.ft2font import FT2Font
-from scipy import ndimage
 
 from mnistlab.data.shifts import rotate
+
+
+def _ndimage():
+    """scipy.ndimage, imported when first used: it costs about 0.3 s at start-up otherwise."""
+    from scipy import ndimage
+
+    return ndimage
+
 
 LETTERS = "ABCDEFGHIJ"
 FONT_FILES = (
@@ -54,7 +59,10 @@ SIDE, RENDER_SIZE = 28, 48  # glyphs are measured at 48 px, then drawn at their 
 
 
 @functools.cache
-def _font(name: str) -> FT2Font:
+def _font(name: str):
+    import matplotlib
+    from matplotlib.ft2font import FT2Font
+
     return FT2Font(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
 
 
@@ -72,7 +80,7 @@ def _glyph(letter: str, font: str, pixels: float) -> np.ndarray:
 def _framed(glyph: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """MNIST's framing: centre of mass at the frame's centre (plus `shift`, whole pixels)."""
     frame = np.zeros((SIDE, SIDE))
-    centre = np.array(ndimage.center_of_mass(glyph))
+    centre = np.array(_ndimage().center_of_mass(glyph))
     top_left = np.round((SIDE - 1) / 2 - centre + shift).astype(int)
     top_left = np.clip(top_left, 0, SIDE - np.array(glyph.shape))
     frame[
@@ -92,7 +100,7 @@ def letter_image(letter: str, font: str, *, box: float, shift, thicken: bool) ->
         : SIDE - 2, : SIDE - 2
     ]  # rounding may add a pixel; the box stays inside the frame
     if thicken:
-        glyph = ndimage.grey_dilation(np.pad(glyph, 1), size=(2, 2))
+        glyph = _ndimage().grey_dilation(np.pad(glyph, 1), size=(2, 2))
     return _framed(glyph, np.asarray(shift, float))
 
 

@@ -32,6 +32,7 @@ class StudyContext:
     )  # bytes an ensemble evaluation may use per call (results do not depend on it)
     executor: str = "local"  # where models train: "local" threads, or "ray" tasks
     ray_address: str | None = None  # the Ray cluster; None starts a local instance
+    arch: str = "mlp"  # the network every study trains: "mlp", "cnn" or "lenet5"
 
     @classmethod
     def checked(
@@ -48,6 +49,7 @@ class StudyContext:
         memory_budget_mib: float = 1024,
         executor: str = "local",
         ray_address: str | None = None,
+        arch: str = "mlp",
         spell=str,
     ) -> StudyContext:
         """A context whose values are checked before any work starts: the seed's range, the
@@ -66,6 +68,10 @@ class StudyContext:
             resolve_cache_dir(cache_dir), f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)"
         )
         check_executor(executor, spell("executor"))
+        check_arch(arch, spell("arch"))
+        from mnistlab.training.compilation import enable_persistent_cache
+
+        enable_persistent_cache(cache_dir)  # before the study's first compile
         return cls(
             out=Path(out),
             data_dir=None if data_dir is None else str(data_dir),
@@ -78,6 +84,7 @@ class StudyContext:
             memory_budget=int(memory_budget_mib * 2**20),
             executor=executor,
             ray_address=ray_address,
+            arch=arch,
         )
 
     @property
@@ -99,12 +106,14 @@ class StudyContext:
 def tutorial_spec(
     ctx: StudyContext, dataset: str, *, seed: int | None = None, **changes
 ) -> RunSpec:
-    """The Keras tutorial MLP (or a variant of it, via ModelConfig/TrainConfig field changes)."""
+    """The Keras tutorial's model and training (or a variant of them, via ModelConfig /
+    TrainConfig field changes), with the context's architecture unless `arch` is changed."""
     model_fields = {k: v for k, v in changes.items() if k in ModelConfig.__dataclass_fields__}
     train_fields = {k: v for k, v in changes.items() if k in TrainConfig.__dataclass_fields__}
     unknown = set(changes) - set(model_fields) - set(train_fields)
     if unknown:
         raise TypeError(f"unknown spec fields {sorted(unknown)}")
+    model_fields.setdefault("arch", ctx.arch)
     return RunSpec(
         dataset=dataset,
         model=ModelConfig(**model_fields),
@@ -116,6 +125,14 @@ def tutorial_spec(
 def tutorial_specs(ctx: StudyContext, dataset: str, **changes) -> list[RunSpec]:
     """tutorial_spec once per seed of the context (ctx.seed_list), in that order."""
     return [tutorial_spec(ctx, dataset, seed=seed, **changes) for seed in ctx.seed_list]
+
+
+def check_arch(arch: str, name: str = "--arch") -> None:
+    from mnistlab.config import ARCHITECTURES
+    from mnistlab.errors import ConfigError
+
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"{name} must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
 
 
 def check_executor(executor: str, name: str = "--executor") -> None:

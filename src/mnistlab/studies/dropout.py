@@ -9,7 +9,6 @@ import numpy as np
 
 from mnistlab import plots, progress
 from mnistlab.config import (
-    ARCHITECTURES,
     MAX_MEMBERS,
     check_at_least,
     check_fraction,
@@ -57,7 +56,6 @@ class DropoutOptions:
     drop_biases: bool = option(
         False, "drop biases too (default: weights only)", action="store_true"
     )
-    arch: str = option("mlp", "which fashion model (default: mlp)", choices=ARCHITECTURES)
     dataset: str = "fashion-mnist"
 
     def __post_init__(self):
@@ -67,7 +65,7 @@ class DropoutOptions:
 
 
 def model_specs(ctx: StudyContext, options: DropoutOptions) -> list:
-    return tutorial_specs(ctx, options.dataset, arch=options.arch)
+    return tutorial_specs(ctx, options.dataset)
 
 
 def _auroc_of_errors(correct: np.ndarray, score: np.ndarray) -> float:
@@ -76,7 +74,7 @@ def _auroc_of_errors(correct: np.ndarray, score: np.ndarray) -> float:
 
 
 def run(ctx: StudyContext, options: DropoutOptions) -> dict:
-    ps, drop_biases, dataset, arch = options.p, options.drop_biases, options.dataset, options.arch
+    ps, drop_biases, dataset, arch = options.p, options.drop_biases, options.dataset, ctx.arch
     members = ctx.profile.members if options.members is None else options.members
     recorded = {
         "p": list(ps),

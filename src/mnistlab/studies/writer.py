@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 
+from mnistlab import flops
 from mnistlab.data import data_checksum, file_checksums
 from mnistlab.runs import clean_temporaries, environment, read_json, save_figure, write_json
 from mnistlab.studies.context import StudyContext
@@ -25,7 +26,7 @@ class StudyWriter:
         self.folder = ctx.folder(study)
         clean_temporaries(self.folder)  # leftovers of a run killed mid-write
         self.figures: dict[str, str] = {}
-        self.start = time.perf_counter()
+        self.start, self.flop_start = time.perf_counter(), flops.total()
         self.fingerprint = hashlib.sha256(
             json.dumps(
                 [
@@ -34,6 +35,7 @@ class StudyWriter:
                     ctx.seed,
                     ctx.seeds,
                     ctx.quick,
+                    ctx.arch,
                     __version__,
                     [data_checksum(d) for d in datasets],
                 ],
@@ -77,6 +79,9 @@ class StudyWriter:
             "summary": summary,
             "figures": self.figures,
             "seconds": time.perf_counter() - self.start,
+            # FLOPs computed while the study ran (its models' training too, unless trained
+            # before it as the report does): the benchmark's floor for a study command.
+            "flop": flops.total() - self.flop_start,
             "data_sha256": {name: file_checksums(name) for name in self.datasets},
             "environment": environment(),
         }

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from mnistlab import progress
 from mnistlab.config import RunSpec
-from mnistlab.data import load_split
+from mnistlab.data import load_split, verify_split
 from mnistlab.models import build_model
 from mnistlab.training.cache import TrainedModel, cache_folder, load, remember, store
 from mnistlab.training.job import Job, finish, fit, prepare, training_arrays
@@ -103,13 +103,18 @@ def train_many(
     local instance), see remote.py."""
     import keras
 
+    from mnistlab.training.compilation import enable_persistent_cache
+
+    enable_persistent_cache(cache_dir)
+
     results: list[TrainedModel | None] = [None] * len(specs)
     jobs: list[tuple[int, Job]] = []
     for i, spec in enumerate(specs):
         # Verify the data even on a cache hit: the key promises a model of *this* data, and a
-        # corrupt or missing data folder should be reported, not silently ignored.
-        training_arrays(spec, data_dir)
-        load_split(spec.dataset, "test", data_dir)
+        # corrupt or missing data folder should be reported, not silently ignored. Files
+        # verified before (same size and mtime) are not read again.
+        for split in ("train", "test"):
+            verify_split(spec.dataset, split, data_dir)
         folder = cache_folder(spec, cache_dir)
         cached = None if retrain else load(spec, folder)
         if cached is not None:

@@ -23,7 +23,6 @@ all (a choice made from the scores alone, not the errors).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 GRID = 50  # thresholds tried: quantiles of the calibration scores
 
@@ -34,6 +33,8 @@ def clopper_pearson_upper(errors: int, n: int, *, delta: float) -> float:
         return 1.0
     if errors >= n:
         return 1.0
+    from scipy import stats  # here: importing scipy.stats takes about 0.4 s
+
     return float(stats.beta.ppf(1 - delta, errors + 1, n - errors))
 
 

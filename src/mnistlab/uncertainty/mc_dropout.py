@@ -16,6 +16,18 @@ def _seed_state_indices(model) -> tuple[int, ...]:
     )
 
 
+def _pass_state(frozen, indices, pass_key, image_id):
+    """The non-trainable state of one (pass, image): each dropout layer's seed from
+    (seed, pass, layer, image), so no result depends on how images or passes are batched."""
+    import jax
+
+    state = list(frozen)
+    for n, i in enumerate(indices):
+        key = jax.random.fold_in(jax.random.fold_in(pass_key, n), image_id)
+        state[i] = jax.random.key_data(key).astype(frozen[i].dtype)
+    return state
+
+
 def _build(indices: tuple[int, ...]):
     def build(model):
         import jax
@@ -28,11 +40,7 @@ def _build(indices: tuple[int, ...]):
             pass_key = jax.random.fold_in(jax.random.key(seed), member)
 
             def one_image(image, image_id):
-                # Dropout randomness per (seed, pass, layer, image): independent of how images are batched.
-                state = list(frozen)
-                for n, i in enumerate(indices):
-                    key = jax.random.fold_in(jax.random.fold_in(pass_key, n), image_id)
-                    state[i] = jax.random.key_data(key).astype(frozen[i].dtype)
+                state = _pass_state(frozen, indices, pass_key, image_id)
                 return model.stateless_call(weights, state, image[None], training=True)[0][0]
 
             image_ids = first + jnp.arange(x.shape[0], dtype=jnp.uint32)
@@ -68,3 +76,21 @@ def mc_dropout_logits(
         seed=seed,
         **run_options,
     )
+
+
+def mc_dropout_logits_loop(model, images: np.ndarray, *, passes: int, seed: int) -> np.ndarray:
+    """The straightforward way, for tests: pass by pass and image by image, the model called
+    in training mode with its dropout seeds set for that (pass, image). (passes, N, 10)."""
+    import jax
+
+    indices = _seed_state_indices(model)
+    frozen = [v.value for v in model.non_trainable_variables]
+    weights = [v.value for v in model.trainable_variables]
+    out = np.empty((passes, len(images), 10), np.float32)
+    for member in range(passes):
+        pass_key = jax.random.fold_in(jax.random.key(seed), member)
+        for i, image in enumerate(images):
+            state = _pass_state(frozen, indices, pass_key, np.uint32(i))
+            logits, _ = model.stateless_call(weights, state, image[None], training=True)
+            out[member, i] = np.asarray(logits[0])
+    return out

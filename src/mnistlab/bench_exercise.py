@@ -1,0 +1,196 @@
+"""Benchmark rows for the exercise end to end, and for the convolutional models' epochs.
+
+The exercise: train the variants, then confidence, cross, morph and dropout, as five
+`mnistlab` commands from an empty cache (start-up included: that is what a student waits
+for). Against it, in the same run, the same work the way a course notebook does it: Keras
+`fit` for each of the 8 variants, `predict` for the confidence, cross and morph answers, and
+for weight dropout `clone_model` + `set_weights` + `predict` for each of the K members and
+each p. The notebook runs on the backend this process uses (JAX; TensorFlow is not a
+dependency).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab import progress
+from mnistlab.config import ModelConfig, TrainConfig
+
+EXERCISE_STUDIES = ("variants", "confidence", "cross", "morph", "dropout")
+
+
+def exercise_ours(ctx) -> dict:
+    """The five study commands in turn, each a fresh process, from an empty cache."""
+    from mnistlab.runs import read_json
+
+    seconds, flop = {}, {}
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        for name in EXERCISE_STUDIES:
+            command = [sys.executable, "-m", "mnistlab", "-q", name, "--out", out]
+            command += ["--cache-dir", cache, "--seed", str(ctx.seed)]
+            if ctx.data_dir:
+                command += ["--data-dir", str(ctx.data_dir)]
+            if ctx.quick:
+                command.append("--quick")
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
+            seconds[name] = time.perf_counter() - start
+            flop[name] = read_json(Path(out) / name / "results.json")["flop"]
+    return {"seconds": seconds, "flop": flop, "wall_seconds": sum(seconds.values())}
+
+
+def exercise_notebook(ctx) -> dict:
+    """The same exercise the straightforward Keras way, in this process; seconds per part."""
+    import keras
+
+    from mnistlab.models import build_model, make_optimizer
+    from mnistlab.predict import softmax
+    from mnistlab.studies.context import test_set, tutorial_spec
+    from mnistlab.studies.morph import STEPS
+    from mnistlab.studies.variant_grid import default_grid
+    from mnistlab.training import fit_keras, training_arrays
+    from mnistlab.uncertainty.weight_dropout import ensemble_logits_loop
+
+    seconds, models = {}, {}
+    start = time.perf_counter()
+    for variant in default_grid(("mnist", "fashion-mnist")):
+        spec = tutorial_spec(ctx, variant.dataset, **variant.changes)
+        x, y, _, _ = training_arrays(spec, ctx.data_dir)
+        model = build_model(spec.model, seed=spec.seed, stock_layers=True)
+        optimizer = make_optimizer(spec.train.optimizer, spec.train.learning_rate)
+        fit_keras(model, optimizer, x, y, epochs=spec.train.epochs, batch_size=32)
+        test_x, test_y = test_set(ctx, variant.dataset)
+        model.evaluate(x, y, batch_size=32, verbose=0)
+        model.evaluate(test_x, test_y, batch_size=32, verbose=0)
+        models.setdefault(variant.dataset, model)  # the first of each grid is the tutorial's
+    seconds["variants"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for dataset, model in models.items():
+        softmax(model.predict(test_set(ctx, dataset)[0], verbose=0)).max(axis=1)
+    seconds["confidence"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for dataset, model in models.items():
+        other = "mnist" if dataset == "fashion-mnist" else "fashion-mnist"
+        softmax(model.predict(test_set(ctx, other)[0], verbose=0)).max(axis=1)
+    seconds["cross"] = time.perf_counter() - start
+    start = time.perf_counter()
+    digits = test_set(ctx, "mnist")[0]
+    a = np.linspace(0.0, 1.0, STEPS)[:, None, None]
+    for i, j in ((0, 1), (2, 3), (4, 5)):
+        models["mnist"].predict(a * digits[i] + (1 - a) * digits[j], verbose=0)
+    seconds["morph"] = time.perf_counter() - start
+    start = time.perf_counter()
+    images = test_set(ctx, "fashion-mnist")[0]
+    members = ctx.profile.members
+    for p in (0.01, 0.03, 0.2, 0.6):
+        ensemble_logits_loop(models["fashion-mnist"], images, p=p, members=members, seed=0)
+    seconds["dropout"] = time.perf_counter() - start
+    keras.backend.clear_session()
+    return {"seconds": seconds, "wall_seconds": sum(seconds.values())}
+
+
+def bench_exercise(ctx, *, peak: float) -> dict:
+    progress.say("bench: the exercise, five commands from an empty cache")
+    ours = exercise_ours(ctx)
+    progress.say("bench: the exercise, the notebook way (Keras fit, predict, clone per member)")
+    notebook = exercise_notebook(ctx)
+    floor = sum(ours["flop"].values()) / (peak * 1e9)
+    return {
+        "ours": ours,
+        "notebook": notebook,
+        "floor_seconds": floor,
+        "speedup_vs_notebook": notebook["wall_seconds"] / ours["wall_seconds"],
+        "ours_x_floor": ours["wall_seconds"] / floor,
+    }
+
+
+def bench_conv_epoch(x, y, *, arch: str, peak: float, old_images: int) -> dict:
+    """Seconds per epoch of a convolutional model at batch 32: Keras fit on the stock-layer
+    model, our scanned epoch, and the scanned epoch with the stock layers (the path before
+    mnistlab.layers, timed on `old_images` images and scaled: it is ~10x slower)."""
+    from mnistlab.models import build_model, make_optimizer, multiply_adds
+    from mnistlab.training import fit_fast, fit_keras
+
+    config = ModelConfig(arch=arch)
+    train = TrainConfig()
+
+    def fresh(stock=False):
+        model = build_model(config, seed=0, stock_layers=stock)
+        return model, make_optimizer(train.optimizer, train.learning_rate)
+
+    limit = 6 * len(x) * multiply_adds(fresh()[0]) / (peak * 1e9)
+    fit_rows = fit_keras(*fresh(stock=True), x, y, epochs=2, batch_size=32)
+    fast_rows = fit_fast(*fresh(), x, y, epochs=2, batch_size=32, seed=0)
+    old_rows = fit_fast(
+        *fresh(stock=True), x[:old_images], y[:old_images], epochs=2, batch_size=32, seed=0
+    )
+    fit, fast = fit_rows[-1]["seconds"], fast_rows[-1]["seconds"]  # epoch 1 compiles
+    old = old_rows[-1]["seconds"] * len(x) / old_images
+    return {
+        "arch": arch,
+        "images": len(x),
+        "multiply_adds": multiply_adds(fresh()[0]),
+        "limit_seconds": limit,
+        "keras_fit_seconds": fit,
+        "fast_seconds": fast,
+        "old_scan_seconds": old,
+        "fast_x_limit": fast / limit,
+        "fit_x_limit": fit / limit,
+        "speedup_vs_fit": fit / fast,
+        "speedup_vs_old_scan": old / fast,
+    }
+
+
+def rows(r: dict) -> list[tuple[str, str, str]]:
+    """The table rows of these benchmarks (bench.table adds them to its own)."""
+    out = []
+    for c in r.get("conv_epochs", []):
+        out += [
+            (
+                f"{c['arch']} epoch limit at peak ({c['images']} images)",
+                f"{c['limit_seconds']:.2f} s",
+                f"6 x N x {c['multiply_adds']:,} FLOP / peak",
+            ),
+            (
+                f"{c['arch']} epoch, Keras fit (Keras' layers)",
+                f"{c['keras_fit_seconds']:.2f} s",
+                f"{c['fit_x_limit']:.1f}x the limit",
+            ),
+            (
+                f"{c['arch']} epoch, scanned, Keras' layers (before)",
+                f"{c['old_scan_seconds']:.1f} s",
+                "scaled from a subset",
+            ),
+            (
+                f"{c['arch']} epoch, scanned (ours)",
+                f"{c['fast_seconds']:.2f} s",
+                f"{c['fast_x_limit']:.1f}x the limit  [target <= 2x]; {c['speedup_vs_fit']:.1f}x "
+                f"faster than fit, {c['speedup_vs_old_scan']:.0f}x than before",
+            ),
+        ]
+    if "exercise" in r:
+        e = r["exercise"]
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in e["ours"]["seconds"].items())
+        out += [
+            (
+                "exercise, notebook way (Keras fit, predict, clone)",
+                f"{e['notebook']['wall_seconds']:.1f} s",
+                ", ".join(f"{k} {v:.1f}" for k, v in e["notebook"]["seconds"].items()),
+            ),
+            ("exercise, 5 commands cold (ours)", f"{e['ours']['wall_seconds']:.1f} s", parts),
+            (
+                "  exercise: ours vs notebook, vs floor",
+                f"{e['speedup_vs_notebook']:.1f}x",
+                f"faster [target >= 15x]; {e['ours_x_floor']:.1f}x its FLOP floor of "
+                f"{e['floor_seconds']:.1f} s [target <= 1.5x]",
+            ),
+        ]
+    return out

@@ -1,0 +1,67 @@
+"""Convolution and max pooling that train fast inside a jitted `lax.scan` on XLA's CPU backend.
+
+Why not keras.layers.Conv2D and MaxPooling2D as they are: inside a while loop (our scanned
+epoch), XLA:CPU leaves the backward convolutions (weight and input gradients, dim labels
+f01b_i01o->01bf and b01f_01oi->b01f) in their raw layout, so they miss the Eigen fast path
+and run as naive loops; the small CNN's scanned epoch took ~150 s per 60,000 images, 7x
+slower than Keras' own `fit` (measured in `mnistlab bench`). Max pooling's gradient
+(select-and-scatter) is ~4x slower than that of a reshape followed by a max.
+
+So these layers compute the same functions from ops that stay fast in a scan:
+- PatchConv2D: the k x k shifted views of the input, concatenated on the channel axis
+  (im2col), times the kernel reshaped to (k*k*in, out): one matrix product forward, and
+  two in the backward pass; the patches' transpose is a sum of padded slices.
+- PatchMaxPool2D: 2x2 windows as a reshape, then a max over the two window axes.
+Both are Keras layers (subclasses, same config), saved and loaded like the originals, and
+equal to them within float32 rounding (tests/test_layers.py uses Keras' own layers as the
+oracle). Configurations they do not cover (strides, dilation, channels_first, overlapping
+or padded pools) fall back to the parent's code.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="mnistlab")
+class PatchConv2D(keras.layers.Conv2D):
+    """keras.layers.Conv2D, computed as patches times the reshaped kernel (stride 1)."""
+
+    def _patch_path(self) -> bool:
+        return (
+            tuple(self.strides) == (1, 1)
+            and tuple(self.dilation_rate) == (1, 1)
+            and self.data_format == "channels_last"
+            and self.groups == 1
+        )
+
+    def convolution_op(self, inputs, kernel):
+        if not self._patch_path():
+            return super().convolution_op(inputs, kernel)
+        kh, kw, channels_in, channels_out = kernel.shape
+        if self.padding == "same":  # Keras' split: the odd pixel goes after
+            inputs = ops.pad(
+                inputs,
+                [[0, 0], [(kh - 1) // 2, kh // 2], [(kw - 1) // 2, kw // 2], [0, 0]],
+            )
+        height, width = inputs.shape[1] - kh + 1, inputs.shape[2] - kw + 1
+        views = [inputs[:, i : i + height, j : j + width, :] for i in range(kh) for j in range(kw)]
+        patches = ops.concatenate(views, axis=-1) if len(views) > 1 else views[0]
+        # Patch channel index (i * kw + j) * in + c matches the kernel's row-major reshape.
+        return ops.matmul(patches, ops.reshape(kernel, (kh * kw * channels_in, channels_out)))
+
+
+@keras.saving.register_keras_serializable(package="mnistlab")
+class PatchMaxPool2D(keras.layers.MaxPooling2D):
+    """keras.layers.MaxPooling2D, non-overlapping windows done as reshape + max."""
+
+    def call(self, inputs):
+        size, strides = tuple(self.pool_size), tuple(self.strides)
+        if size != strides or self.padding != "valid" or self.data_format != "channels_last":
+            return super().call(inputs)
+        _, height, width, channels = inputs.shape
+        rows, cols = height // size[0], width // size[1]  # a ragged edge is dropped, as Keras does
+        inputs = inputs[:, : rows * size[0], : cols * size[1], :]
+        windows = ops.reshape(inputs, (-1, rows, size[0], cols, size[1], channels))
+        return ops.max(windows, axis=(2, 4))
