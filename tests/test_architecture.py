@@ -38,7 +38,14 @@ LAYERS = [
     ("report", ["mnistlab.report"]),
     (
         "entry points",
-        ["mnistlab.bench", "mnistlab.bench_exercise", "mnistlab.api", "mnistlab.cli", "mnistlab.commands", "mnistlab"],
+        [
+            "mnistlab.bench",
+            "mnistlab.bench_exercise",
+            "mnistlab.api",
+            "mnistlab.cli",
+            "mnistlab.commands",
+            "mnistlab",
+        ],
     ),
 ]
 

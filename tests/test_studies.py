@@ -161,3 +161,60 @@ def test_dropout_bad_values(synthetic_data, tmp_path, capsys, argv, message):
     code, _ = _run(tmp_path, "dropout", *argv)
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_arch_reaches_every_model_of_a_study(synthetic_data, tmp_path, capsys):
+    """--arch lenet5: the study's models are LeNet-5s, its section says so, and the saved
+    results of the MLP run are not reused for it (the architecture is part of the inputs)."""
+    from mnistlab.studies.registry import get
+
+    code, out = _run(tmp_path, "tutorial", "--dataset", "mnist")
+    assert (
+        code == 0
+        and _results(out, "tutorial")["datasets"]["mnist"]["model"]["spec"]["model"]["arch"]
+        == "mlp"
+    )
+    code, out = _run(tmp_path, "tutorial", "--dataset", "mnist", "--arch", "lenet5")
+    assert code == 0
+    document = _results(out, "tutorial")
+    assert not document["reused"]
+    spec = document["datasets"]["mnist"]["model"]["spec"]["model"]
+    assert spec["arch"] == "lenet5" and spec["hidden_units"] == [120, 84]
+    (section,) = get("tutorial").sections(document, out / "tutorial")
+    assert section.title.startswith("LeNet-5 on MNIST") and "conv 6@5x5" in section.paragraphs[0]
+    code, out = _run(tmp_path, "dropout", "--arch", "cnn", "--members", "3", "--p", "0.1")
+    assert code == 0 and _results(out, "dropout")["options"]["arch"] == "cnn"
+
+
+def test_unknown_arch_is_a_one_line_error(synthetic_data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:  # argparse's exit, as the command line sees it
+        _run(tmp_path, "cross", "--arch", "resnet")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'resnet'" in err and "Traceback" not in err
+
+
+def test_unknown_arch_in_the_api_names_the_keyword(synthetic_data, tmp_path):
+    import mnistlab
+
+    with pytest.raises(mnistlab.ConfigError, match="arch must be one of mlp, cnn, lenet5"):
+        mnistlab.run_study("cross", arch="resnet", quick=True, out=tmp_path / "out")
+
+
+def test_a_cached_conv_model_loads_in_a_new_process(real_data_dir, tmp_path):
+    """A process that builds no model must still read a cached LeNet-5 (its layers are
+    mnistlab's own classes): the second command loads it instead of training again."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(real_data_dir)}
+    env["MNISTLAB_CACHE_DIR"] = str(tmp_path / "cache")
+    command = [sys.executable, "-m", "mnistlab", "-q", "tutorial", "--arch", "lenet5"]
+    command += ["--quick", "--dataset", "mnist", "--out", str(tmp_path / "out")]
+    for expected in (False, True):
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "retraining" not in done.stderr
+        model = _results(tmp_path / "out", "tutorial")["datasets"]["mnist"]["model"]
+        assert model["from_cache"] is expected

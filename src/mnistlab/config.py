@@ -109,6 +109,19 @@ class ModelConfig:
         )
         _check(0.0 <= self.dropout < 1.0, f"dropout rate must be in [0, 1), got {self.dropout}")
 
+    def network(self) -> str:
+        """The layers in one line, e.g. 'Flatten -> Dense(128, relu) -> Dense(10)'."""
+        dense = " -> ".join(f"Dense({h}, {self.activation})" for h in self.hidden_units)
+        head = {
+            "mlp": "Flatten",
+            "cnn": f"small CNN: conv 32@3x3 ({self.activation}) -> max pool -> conv 64@3x3 -> "
+            "max pool -> Flatten",
+            "lenet5": f"LeNet-5: conv 6@5x5 'same' ({self.activation}) -> max pool -> "
+            "conv 16@5x5 -> max pool -> Flatten",
+        }[self.arch]
+        dropout = f" (dropout {self.dropout:g})" if self.dropout else ""
+        return f"{head} -> {dense}{dropout} -> Dense(10)"
+
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -119,6 +119,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
         "version": __version__,
         "seed": ctx.seed,
         "seeds": ctx.seed_list,
+        "arch": ctx.arch,
         "quick": ctx.quick,
         "cost": cost,
         "environment": environment(),

@@ -10,6 +10,7 @@ import base64
 import html
 from pathlib import Path
 
+from mnistlab.config import ModelConfig
 from mnistlab.report.document import Section, Table
 
 
@@ -64,6 +65,11 @@ def _header_rows(meta: dict) -> list[tuple[str, str]]:
         (
             "machine",
             f"{env['cpu']} ({env['cpu_count']} cores); devices: {', '.join(env['devices'])}",
+        ),
+        (
+            "network",
+            ModelConfig(arch=meta.get("arch", "mlp")).network()
+            + " (every study's models; --arch chooses)",
         ),
         (
             "model training (this run)",

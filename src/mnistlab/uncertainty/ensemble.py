@@ -84,13 +84,25 @@ def compiled(model, key, build):
     cache_key = (structure_key(model), key)
     if cache_key not in _COMPILED:
         prepare, apply = build(model)
+        # Dense members are vectorized: their shared input folds into one wide product. A
+        # convolution with a kernel per member becomes a grouped convolution under vmap,
+        # which XLA's CPU backend runs ~10x slower than one member after another (the small
+        # CNN, 10 members x 2,000 images: 7.9 s against 0.6 s), so conv members go in turn.
+        has_conv = any(len(v.shape) == 4 for v in model.trainable_variables)
+
+        def members_of(f):
+            return (
+                (lambda xs: jax.lax.map(lambda a: f(*a), xs))
+                if has_conv
+                else (lambda xs: jax.vmap(f)(*xs))
+            )
 
         def prepare_chunk(weights, frozen, member_ids, p, seed):
-            return jax.vmap(lambda m: prepare(weights, frozen, m, p, seed))(member_ids)
+            return members_of(lambda m: prepare(weights, frozen, m, p, seed))((member_ids,))
 
         def apply_chunk(states, frozen, member_ids, x, first, seed):
-            return jax.vmap(lambda state, m: apply(state, frozen, m, x, first, seed))(
-                states, member_ids
+            return members_of(lambda state, m: apply(state, frozen, m, x, first, seed))(
+                (states, member_ids)
             )
 
         _COMPILED[cache_key] = (jax.jit(prepare_chunk), jax.jit(apply_chunk))
