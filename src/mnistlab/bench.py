@@ -178,10 +178,7 @@ def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
     progress.say("bench: one epoch, Keras fit vs scanned epoch")
     results["epoch"] = bench_epoch(x, y, peak=peak)
     progress.say("bench: CNN and LeNet-5 epochs, Keras fit vs scanned")
-    results["conv_epochs"] = [
-        bench_exercise.bench_conv_epoch(x, y, arch=arch, peak=peak, old_images=len(x) // 20)
-        for arch in ("cnn", "lenet5")
-    ]
+    results["conv_epochs"] = bench_exercise.conv_epochs(x, y, quick=quick, peak=peak)
     progress.say("bench: M models together vs one after another")
     results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
     progress.say("bench: weight dropout ensemble")

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", help="measure speed against this machine's matmul peak; print a table, write JSON"
     )
-    _common(p, seeds=REPORT_SEEDS)
+    _common(p, seeds=REPORT_SEEDS, arch=False)  # its rows name their networks
     p.add_argument(
         "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
     )
