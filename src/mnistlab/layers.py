@@ -10,8 +10,9 @@ slower than Keras' own `fit` (measured in `mnistlab bench`). Max pooling's gradi
 So these layers compute the same functions from ops that stay fast in a scan:
 - PatchConv2D: the k x k shifted views of the input, concatenated on the channel axis
   (im2col), times the kernel reshaped to (k*k*in, out): one matrix product forward, and
-  two in the backward pass; the patches' transpose is a sum of padded slices. With one
-  input channel, k*k broadcast multiply-adds instead.
+  two in the backward pass; the patches' transpose is a sum of padded slices. (For one
+  input channel, k*k broadcast multiply-adds were faster for the layer alone but slower in
+  the whole model's step: measured, not used.)
 - PatchMaxPool2D: 2x2 windows as a reshape, then a max over the two window axes.
 Both are Keras layers (subclasses, same config), saved and loaded like the originals, and
 equal to them within float32 rounding (tests/test_layers.py uses Keras' own layers as the
@@ -54,16 +55,8 @@ class PatchConv2D(keras.layers.Conv2D):
             )
         height, width = inputs.shape[1] - kh + 1, inputs.shape[2] - kw + 1
         views = [inputs[:, i : i + height, j : j + width, :] for i in range(kh) for j in range(kw)]
-        rows = ops.reshape(kernel, (kh * kw * channels_in, channels_out))
-        if channels_in == 1:
-            # One input channel (the first layer): a product with an inner dimension of k*k
-            # (9 or 25) runs far below the matmul peak; k*k broadcast multiply-adds fuse into
-            # one loop and were 2.3x faster for LeNet-5's first layer (forward + backward).
-            out = views[0] * rows[0]
-            for view, row in zip(views[1:], rows[1:], strict=True):
-                out = out + view * row
-            return out
         # Patch channel index (i * kw + j) * in + c matches the kernel's row-major reshape.
+        rows = ops.reshape(kernel, (kh * kw * channels_in, channels_out))
         return ops.matmul(ops.concatenate(views, axis=-1), rows)
 
 
