@@ -68,6 +68,12 @@ def _conv_blocks(config: ModelConfig, stock_layers: bool) -> list:
     ]
 
 
+def has_convolutions(model) -> bool:
+    """Whether the model has convolution layers (4-D kernels): the ensembles and MC dropout
+    run those differently (see uncertainty/ensemble.py and mc_dropout.py)."""
+    return any(len(v.shape) == 4 for v in model.trainable_variables)
+
+
 def make_optimizer(name: str, learning_rate: float):
     import keras
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from mnistlab import flops, interrupt
-from mnistlab.models import multiply_adds
+from mnistlab.models import has_convolutions, multiply_adds
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
 
@@ -88,7 +88,7 @@ def compiled(model, key, build):
         # convolution with a kernel per member becomes a grouped convolution under vmap,
         # which XLA's CPU backend runs ~10x slower than one member after another (the small
         # CNN, 10 members x 2,000 images: 7.9 s against 0.6 s), so conv members go in turn.
-        has_conv = any(len(v.shape) == 4 for v in model.trainable_variables)
+        has_conv = has_convolutions(model)
 
         def members_of(f):
             return (

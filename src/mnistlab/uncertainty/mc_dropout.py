@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ConfigError
+from mnistlab.models import has_convolutions
 from mnistlab.uncertainty.ensemble import compiled, run_members
 
 
@@ -27,7 +28,7 @@ def _split_at_first_dropout(model):
 
     layers = model.layers
     first = next(i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dropout))
-    if first == 0 or not any(isinstance(layer, keras.layers.Conv2D) for layer in layers[:first]):
+    if first == 0 or not has_convolutions(model):
         return None, model
     trunk = keras.Sequential([keras.Input(model.input_shape[1:]), *layers[:first]])
     head = keras.Sequential([keras.Input(layers[first - 1].output.shape[1:]), *layers[first:]])
