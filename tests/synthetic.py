@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.datasets import DATASETS, FILE_STEMS
+from mnistlab.data.catalog import DATASETS, FILE_STEMS
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

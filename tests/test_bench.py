@@ -40,7 +40,7 @@ def test_memory_budget_bounds_chunks_without_changing_results():
     import numpy as np
 
     from mnistlab.config import ModelConfig
-    from mnistlab.models import build_model
+    from mnistlab.models.networks import build_model
     from mnistlab.uncertainty.ensemble import chunk_sizes
     from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
@@ -57,8 +57,8 @@ def test_memory_budget_bounds_chunks_without_changing_results():
 def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
     """The exercise benchmark in quick mode, with one of its five commands: both ways run,
     the study's FLOPs come back from its results.json, the ratios are formed."""
-    from mnistlab import bench_exercise
-    from mnistlab.studies.context import StudyContext
+    from mnistlab.bench import exercise as bench_exercise
+    from mnistlab.studies.framework.context import StudyContext
 
     monkeypatch.setattr(bench_exercise, "EXERCISE_STUDIES", ("morph",))
     ctx = StudyContext(out=tmp_path / "out", quick=True, data_dir=str(real_data_dir))

@@ -136,7 +136,7 @@ def test_coverage_guarantee_on_a_real_models_test_predictions(real_data_dir, tmp
     predictions, the mean coverage lies in [1 - a, 1 - a + 1/(n + 1)], up to its sampling error."""
     from mnistlab.config import ModelConfig, RunSpec, TrainConfig
     from mnistlab.data import load_split
-    from mnistlab.predict import predict_proba
+    from mnistlab.models.predict import predict_proba
     from mnistlab.training import train
 
     spec = RunSpec("mnist", ModelConfig(), TrainConfig(epochs=1, train_size=6000), seed=0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnistlab import data
-from mnistlab.datasets import FILE_STEMS
+from mnistlab.data.catalog import FILE_STEMS
 from mnistlab.errors import DataError
 
 from synthetic import idx_bytes, patch_checksums, write_dataset

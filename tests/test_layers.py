@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from mnistlab.config import ModelConfig
-from mnistlab.layers import PatchConv2D, PatchMaxPool2D
-from mnistlab.models import build_model, multiply_adds
+from mnistlab.models.layers import PatchConv2D, PatchMaxPool2D
+from mnistlab.models.networks import build_model, multiply_adds
 
 
 def _pair(ours, oracle, shape, seed=0):

@@ -8,8 +8,8 @@ import pytest
 
 from mnistlab.config import ModelConfig
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model
-from mnistlab.predict import softmax
+from mnistlab.models.networks import build_model
+from mnistlab.models.predict import softmax
 from mnistlab.uncertainty import members as members_module
 from mnistlab.uncertainty.members import MemberLogits, MemberSummary
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
@@ -104,7 +104,7 @@ def test_dropout_study_with_100_members_is_unchanged(synthetic_data, tmp_path):
     """The study's rows equal what the full (K, N, C) logits give, as before streaming."""
     from mnistlab.cli import main
     from mnistlab.studies.confidence import right_wrong_stats
-    from mnistlab.studies.context import StudyContext, get_models, test_set, tutorial_spec
+    from mnistlab.studies.framework.context import StudyContext, get_models, test_set, tutorial_spec
 
     out = tmp_path / "out"
     argv = ["--quiet", "dropout", "--quick", "--p", "0.2,0.6", "--members", "100"]

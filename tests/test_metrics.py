@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from mnistlab.predict import softmax
+from mnistlab.models.predict import softmax
 from mnistlab.uncertainty import metrics, scores
 from mnistlab.uncertainty.calibration import TemperatureScaler
 

@@ -31,7 +31,7 @@ def test_default_options_are_valid(study):
 @pytest.mark.parametrize("study", STUDIES, ids=STUDY_NAMES)
 def test_study_declares_the_models_it_uses(study, synthetic_data, tmp_path, monkeypatch):
     """The report trains study.model_specs up front; run must then train nothing new."""
-    from mnistlab.studies.context import StudyContext, get_models
+    from mnistlab.studies.framework.context import StudyContext, get_models
     from mnistlab.training import many
 
     ctx = StudyContext(out=tmp_path / "out", quick=True)

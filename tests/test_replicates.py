@@ -5,7 +5,7 @@ import math
 import pytest
 
 from mnistlab.studies import claims
-from mnistlab.studies.replicates import over_seeds
+from mnistlab.studies.framework.replicates import over_seeds
 
 
 def test_over_seeds_mean_std_and_each_seed():

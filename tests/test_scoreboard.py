@@ -6,8 +6,8 @@ import pytest
 from mnistlab.cli import main
 from mnistlab.config import ModelConfig
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model
-from mnistlab.predict import predict_logits
+from mnistlab.models.networks import build_model
+from mnistlab.models.predict import predict_logits
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits, mc_dropout_logits_loop
 
 

@@ -4,7 +4,7 @@ statement must come out as built, and flip when the numbers flip."""
 import numpy as np
 import pytest
 
-from mnistlab.studies.shift_verdict import combined, dataset_verdicts, short
+from mnistlab.studies.shift.verdict import combined, dataset_verdicts, short
 from mnistlab.uncertainty.methods import MethodOutput
 
 N, CLASSES = 600, 10

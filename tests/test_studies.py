@@ -67,7 +67,7 @@ def test_variants_grid_file_and_seeds(synthetic_data, tmp_path):
 def test_example_grid_file_parses():
     from pathlib import Path
 
-    from mnistlab.studies.variants import load_grid
+    from mnistlab.studies.variants.study import load_grid
 
     grid = load_grid(Path(__file__).resolve().parents[1] / "examples" / "grid.toml")
     assert len(grid) == 5 and grid[2].changes["hidden_units"] == (256, 128)

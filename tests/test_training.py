@@ -3,7 +3,7 @@ import pytest
 
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model, make_optimizer
+from mnistlab.models.networks import build_model, make_optimizer
 from mnistlab.training import fit_fast, fit_keras, train
 
 SMALL = TrainConfig(epochs=2, batch_size=32, train_size=300)

@@ -3,8 +3,8 @@ import pytest
 
 from mnistlab.config import ModelConfig
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model
-from mnistlab.predict import predict_logits
+from mnistlab.models.networks import build_model
+from mnistlab.models.predict import predict_logits
 from mnistlab.uncertainty.ensemble import vote
 from mnistlab.uncertainty.weight_dropout import droppable, ensemble_logits, ensemble_logits_loop
 

@@ -23,7 +23,7 @@ DEFAULT_OUT = "mnistlab-out"
 
 def _context(**values):
     """The checked StudyContext of an API call; errors name the keyword arguments."""
-    from mnistlab.studies.context import StudyContext
+    from mnistlab.studies.framework.context import StudyContext
 
     return StudyContext.checked(
         **values,
@@ -65,7 +65,7 @@ def train(
         train=profile(quick).apply(training or TrainConfig()),
         seed=seed,
     )
-    from mnistlab.studies.context import check_executor
+    from mnistlab.studies.framework.context import check_executor
 
     check_executor(executor, "executor")
     return train_spec(
@@ -212,7 +212,7 @@ def write_report(
     exercise's single run, about 2.4 times faster (196 s against 474 s cold, measured).
     arch: the network of every study ("mlp", "cnn" or "lenet5"; default: the tutorial's mlp).
     """
-    from mnistlab.report import pipeline
+    from mnistlab import pipeline
 
     ctx = _context(
         out=out,
@@ -243,6 +243,6 @@ def load_data(dataset: str, split: str = "test", *, data_dir=None, quick: bool =
 
 def predict_proba(trained, images):
     """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model)."""
-    from mnistlab.predict import predict_proba as predict
+    from mnistlab.models.predict import predict_proba as predict
 
     return predict(getattr(trained, "model", trained), images)

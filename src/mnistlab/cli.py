@@ -118,7 +118,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_study_options(parser: argparse.ArgumentParser, study) -> None:
     """One flag per option field of the study's options dataclass."""
-    from mnistlab.studies.study import option_fields
+    from mnistlab.studies.framework.study import option_fields
 
     for f in option_fields(study.options):
         meta = f.metadata["option"]

@@ -35,7 +35,7 @@ def _spec_from_args(args):
 
 def context_from_args(args, *, reuse: bool = False):
     """The study context of a command, its values checked, errors naming the flags."""
-    from mnistlab.studies.context import StudyContext
+    from mnistlab.studies.framework.context import StudyContext
 
     return StudyContext.checked(
         out=args.out,
@@ -55,7 +55,7 @@ def context_from_args(args, *, reuse: bool = False):
 
 
 def _options_from_args(study, args):
-    from mnistlab.studies.study import option_fields
+    from mnistlab.studies.framework.study import option_fields
 
     values = {}
     for f in option_fields(study.options):
@@ -81,7 +81,7 @@ def cmd_study(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from mnistlab.report import pipeline
+    from mnistlab import pipeline
 
     result = pipeline.run(context_from_args(args, reuse=True))
     folder = result["folder"]

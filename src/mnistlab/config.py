@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from mnistlab.datasets import DATASETS as _CATALOG
+from mnistlab.data.catalog import DATASETS as _CATALOG
 from mnistlab.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "cnn", "lenet5")

@@ -1,5 +1,13 @@
 """Getting the data: verified IDX reading, download, loading (what the data sets are: datasets.py)."""
 
+from mnistlab.data.catalog import (
+    DATASETS,
+    FILE_STEMS,
+    data_checksum,
+    file_checksums,
+    info,
+    other,
+)
 from mnistlab.data.files import (
     check_all,
     check_file,
@@ -10,14 +18,6 @@ from mnistlab.data.files import (
     verify_split,
 )
 from mnistlab.data.idx import parse_idx, read_bytes
-from mnistlab.datasets import (
-    DATASETS,
-    FILE_STEMS,
-    data_checksum,
-    file_checksums,
-    info,
-    other,
-)
 
 __all__ = [
     "check_all",

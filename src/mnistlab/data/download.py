@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 
 from mnistlab import progress
+from mnistlab.data.catalog import info
 from mnistlab.data.idx import parse_idx, read_bytes
-from mnistlab.datasets import info
 from mnistlab.errors import DataError
 from mnistlab.runs import atomic_path
 

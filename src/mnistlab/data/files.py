@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.data.catalog import FILE_STEMS, info
 from mnistlab.data.download import download_file
 from mnistlab.data.idx import verified_array, verified_array_cached, verify_file
 from mnistlab.data.stamps import default_cache_root
-from mnistlab.datasets import FILE_STEMS, info
 from mnistlab.errors import DataError
 
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from mnistlab.report.document import Section, Table, fmt, num, seed_mean
 from mnistlab.studies import cross, dropout, morph
-from mnistlab.studies.context import StudyContext
-from mnistlab.studies.study import NoOptions, Study
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.context import StudyContext
+from mnistlab.studies.framework.study import NoOptions, Study
+from mnistlab.studies.framework.writer import StudyWriter
 
 SOURCES = (dropout.STUDY, cross.STUDY, morph.STUDY)
 FEW_RIGHT = 0.2  # accuracy below this on the other data set is "very few right" (chance: 0.1)

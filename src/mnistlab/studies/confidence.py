@@ -7,18 +7,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.predict import predict_proba
+from mnistlab.models.predict import predict_proba
 from mnistlab.report.document import Section, Table, figures_of, seed_mean, seed_mean_first
-from mnistlab.studies.context import (
+from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
     tutorial_specs,
 )
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import Study, datasets_option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, datasets_option
+from mnistlab.studies.framework.writer import StudyWriter
 
 BINS = np.linspace(0.0, 1.0, 41)
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.datasets import info, other
-from mnistlab.predict import predict_proba
+from mnistlab.data.catalog import info, other
+from mnistlab.models.predict import predict_proba
 from mnistlab.report.document import (
     Section,
     Table,
@@ -19,16 +19,16 @@ from mnistlab.report.document import (
     seed_mean_first,
 )
 from mnistlab.studies.confidence import right_wrong_cells, right_wrong_stats
-from mnistlab.studies.context import (
+from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
     tutorial_specs,
 )
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import NoOptions, Study
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import NoOptions, Study
+from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.uncertainty import metrics
 
 BINS = np.linspace(0.0, 1.0, 41)

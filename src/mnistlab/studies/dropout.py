@@ -14,7 +14,7 @@ from mnistlab.config import (
     check_fraction,
     parse_floats,
 )
-from mnistlab.predict import predict_logits, softmax
+from mnistlab.models.predict import predict_logits, softmax
 from mnistlab.report.document import (
     Section,
     Table,
@@ -26,16 +26,16 @@ from mnistlab.report.document import (
     seed_mean_first,
 )
 from mnistlab.studies.confidence import right_wrong_stats
-from mnistlab.studies.context import (
+from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
     tutorial_specs,
 )
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import Study, option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, option
+from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.weight_dropout import ensemble_logits

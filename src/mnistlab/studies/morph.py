@@ -8,18 +8,18 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.errors import ConfigError
-from mnistlab.predict import predict_proba
+from mnistlab.models.predict import predict_proba
 from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
-from mnistlab.studies.context import (
+from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
     tutorial_specs,
 )
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import Study, option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, option
+from mnistlab.studies.framework.writer import StudyWriter
 
 STEPS = 100
 DEFAULT_PAIRS = 3

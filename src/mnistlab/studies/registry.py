@@ -16,7 +16,7 @@ from mnistlab.studies import (
     tutorial,
     variants,
 )
-from mnistlab.studies.study import Study
+from mnistlab.studies.framework.study import Study
 
 STUDIES: list[Study] = [
     tutorial.STUDY,

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from mnistlab import plots
 from mnistlab.config import ModelConfig
 from mnistlab.report.document import Section, figures_of, fmt, seed_mean
-from mnistlab.studies.context import StudyContext, get_models, model_summary, tutorial_specs
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import Study, datasets_option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.context import (
+    StudyContext,
+    get_models,
+    model_summary,
+    tutorial_specs,
+)
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, datasets_option
+from mnistlab.studies.framework.writer import StudyWriter
 
 REFERENCE = {  # published / tutorial numbers the text compares against
     "fashion-mnist": "about 0.88 (Keras tutorial); 0.871 (Xiao et al. 2017, sklearn MLP)",

@@ -95,7 +95,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     damaged, made for another spec, or its weights are not the ones it recorded."""
     import keras
 
-    import mnistlab.layers  # noqa: F401  (registers the conv layers that model files name)
+    import mnistlab.models.layers  # noqa: F401  (registers the conv layers that model files name)
 
     if not (folder / "meta.json").is_file():
         return None

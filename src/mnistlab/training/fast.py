@@ -13,7 +13,7 @@ import numpy as np
 
 from mnistlab import interrupt
 from mnistlab.config import ModelConfig
-from mnistlab.models import build_model, make_optimizer
+from mnistlab.models.networks import build_model, make_optimizer
 
 
 def epoch_order(n: int, *, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:

@@ -15,7 +15,7 @@ from mnistlab import flops
 from mnistlab.config import RunSpec
 from mnistlab.data import file_checksums, load_split
 from mnistlab.errors import ConfigError
-from mnistlab.models import build_model, make_optimizer, multiply_adds
+from mnistlab.models.networks import build_model, make_optimizer, multiply_adds
 from mnistlab.runs import library_versions
 from mnistlab.training.fast import accuracy_with, fit_fast, shared_predictor, shared_runner
 from mnistlab.training.reference import accuracy_of, fit_keras

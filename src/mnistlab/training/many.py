@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from mnistlab import progress
 from mnistlab.config import RunSpec
 from mnistlab.data import load_split, verify_split
-from mnistlab.models import build_model
+from mnistlab.models.networks import build_model
 from mnistlab.training.cache import TrainedModel, cache_folder, load, remember, store
 from mnistlab.training.job import Job, finish, fit, prepare, training_arrays
 

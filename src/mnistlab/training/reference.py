@@ -48,7 +48,7 @@ def fit_keras(
 
 
 def accuracy_of(model, images, labels) -> float:
-    from mnistlab.predict import predict_logits
+    from mnistlab.models.predict import predict_logits
 
     if len(images) == 0:
         return float("nan")

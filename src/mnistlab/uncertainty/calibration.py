@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.predict import softmax
+from mnistlab.models.predict import softmax
 from mnistlab.uncertainty.metrics import negative_log_likelihood
 
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from mnistlab import flops, interrupt
-from mnistlab.models import has_convolutions, multiply_adds
+from mnistlab.models.networks import has_convolutions, multiply_adds
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ConfigError
-from mnistlab.models import has_convolutions
+from mnistlab.models.networks import has_convolutions
 from mnistlab.uncertainty.ensemble import compiled, run_members
 
 
@@ -87,7 +87,7 @@ def mc_dropout_logits(
         raise ConfigError("MC dropout needs a model trained with dropout (e.g. --dropout 0.2)")
     trunk, head = _split_at_first_dropout(model)
     if trunk is not None:  # the deterministic layers once per image, not once per pass
-        from mnistlab.predict import predict_logits
+        from mnistlab.models.predict import predict_logits
 
         model, images = head, predict_logits(trunk, images)
         indices = _seed_state_indices(model)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ConfigError
-from mnistlab.predict import softmax
+from mnistlab.models.predict import softmax
 
 
 class MemberSummary:

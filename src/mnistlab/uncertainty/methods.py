@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnistlab.predict import softmax
+from mnistlab.models.predict import softmax
 from mnistlab.uncertainty import metrics, scores
 
 ECE_BINS = 15

@@ -94,7 +94,7 @@ def ensemble_logits_loop(
     """The straightforward way, for tests and benchmarks: clone, set masked weights, predict, K times."""
     import keras
 
-    from mnistlab.predict import predict_logits
+    from mnistlab.models.predict import predict_logits
 
     drop = droppable(model, drop_biases=drop_biases)
     weights = [v.value for v in model.trainable_variables]

@@ -14,7 +14,7 @@ def build_model(config: ModelConfig, *, seed: int, stock_layers: bool = False):
     """The same config and seed always give the same initial weights.
 
     stock_layers: keras.layers.Conv2D and MaxPooling2D instead of their scan-friendly
-    subclasses in mnistlab.layers (same function, same initial weights): the straightforward
+    subclasses in mnistlab.models.layers (same function, same initial weights): the straightforward
     model that tests and the benchmark compare with."""
     import keras
 
@@ -48,7 +48,7 @@ def _conv_blocks(config: ModelConfig, stock_layers: bool) -> list:
     """
     import keras
 
-    from mnistlab.layers import PatchConv2D, PatchMaxPool2D
+    from mnistlab.models.layers import PatchConv2D, PatchMaxPool2D
 
     if stock_layers:
         PatchConv2D, PatchMaxPool2D = keras.layers.Conv2D, keras.layers.MaxPooling2D  # noqa: N806

@@ -31,7 +31,7 @@ def best_time(fn, *, repeat: int) -> float:
 
 def bench_epoch(x, y, *, peak: float) -> dict:
     """Seconds per epoch of the tutorial MLP at batch 32: Keras fit vs the scanned epoch."""
-    from mnistlab.models import build_model, make_optimizer
+    from mnistlab.models.networks import build_model, make_optimizer
     from mnistlab.training import fit_fast, fit_keras
 
     limit = 6 * len(x) * TUTORIAL_WEIGHTS / (peak * 1e9)
@@ -61,7 +61,7 @@ def bench_epoch(x, y, *, peak: float) -> dict:
 
 def bench_many(x, y, *, models: int, epochs: int) -> dict:
     """Training M tutorial models (seeds 0..M-1), training only: in turn vs together vs Keras fit."""
-    from mnistlab.models import build_model, make_optimizer
+    from mnistlab.models.networks import build_model, make_optimizer
     from mnistlab.training import default_workers, fit_fast, fit_keras, run_in_threads
     from mnistlab.training.fast import shared_runner
 
@@ -133,7 +133,7 @@ def bench_dropout(model, images, *, members: int, loop_members: int, peak: float
 
 def bench_report(ctx) -> dict:
     """The default lab report from an empty model cache and output folder (in this process)."""
-    from mnistlab.report import pipeline
+    from mnistlab import pipeline
 
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -164,9 +164,9 @@ def write_results(results: dict, out) -> Path:
 
 
 def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
-    from mnistlab import bench_exercise
+    from mnistlab.bench import exercise as bench_exercise
     from mnistlab.data import load_split
-    from mnistlab.studies.context import get_models, tutorial_spec
+    from mnistlab.studies.framework.context import get_models, tutorial_spec
 
     quick = ctx.quick
     results = {"quick": quick, "environment": environment()}
@@ -246,7 +246,7 @@ def table(r: dict) -> str:
             f"{d['loop_members_measured']} members, scaled)",
         ),
     ]
-    from mnistlab.bench_exercise import rows as more_rows
+    from mnistlab.bench.exercise import rows as more_rows
 
     rows += more_rows(r)
     if "report" in r:

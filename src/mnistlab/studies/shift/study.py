@@ -19,15 +19,16 @@ from mnistlab.config import check_at_least
 from mnistlab.data.corruptions import CORRUPTIONS, corrupt
 from mnistlab.data.letters import letters
 from mnistlab.data.shifts import ROTATION_DEGREES, TRANSLATION_PIXELS, rotate, translate
-from mnistlab.studies import shift_figures, shift_views
-from mnistlab.studies.context import StudyContext, get_models, test_set
-from mnistlab.studies.method_outputs import MC_DROPOUT_RATE, method_outputs
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.scoreboard import ScoreboardOptions, model_specs
-from mnistlab.studies.scoreboard_verdict import compare_with_softmax
-from mnistlab.studies.shift_verdict import combined, dataset_verdicts
-from mnistlab.studies.study import Study, option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.context import StudyContext, get_models, test_set
+from mnistlab.studies.framework.method_outputs import MC_DROPOUT_RATE, method_outputs
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, option
+from mnistlab.studies.framework.writer import StudyWriter
+from mnistlab.studies.scoreboard.study import ScoreboardOptions, model_specs
+from mnistlab.studies.scoreboard.verdict import compare_with_softmax
+from mnistlab.studies.shift import figures as shift_figures
+from mnistlab.studies.shift import views as shift_views
+from mnistlab.studies.shift.verdict import combined, dataset_verdicts
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.methods import ECE_BINS
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.report.document import Section, Table, figures_of, seed_mean
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.scoreboard_verdict import interval_text
-from mnistlab.studies.shift_verdict import CONTENDERS, short
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.scoreboard.verdict import interval_text
+from mnistlab.studies.shift.verdict import CONTENDERS, short
 
 METRICS = (
     ("acc", "accuracy"),

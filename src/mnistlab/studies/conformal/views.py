@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mnistlab import plots
 from mnistlab.report.document import Section, Table, figures_of, seed_mean
-from mnistlab.studies.shift_verdict import short
+from mnistlab.studies.shift.verdict import short
 
 ROTATIONS = (0, 30, 60, 90, 120, 150, 180)  # as conformal.ROTATIONS (no import: no cycle)
 SHOWN_SCORES = ("lac", "aps")  # the two the tables show; all four are in results.json

@@ -14,7 +14,7 @@ import time
 from mnistlab import flops
 from mnistlab.data import data_checksum, file_checksums
 from mnistlab.runs import clean_temporaries, environment, read_json, save_figure, write_json
-from mnistlab.studies.context import StudyContext
+from mnistlab.studies.framework.context import StudyContext
 from mnistlab.version import __version__
 
 

@@ -49,11 +49,11 @@ def exercise_notebook(ctx) -> dict:
     """The same exercise the straightforward Keras way, in this process; seconds per part."""
     import keras
 
-    from mnistlab.models import build_model, make_optimizer
-    from mnistlab.predict import softmax
-    from mnistlab.studies.context import test_set, tutorial_spec
+    from mnistlab.models.networks import build_model, make_optimizer
+    from mnistlab.models.predict import softmax
+    from mnistlab.studies.framework.context import test_set, tutorial_spec
     from mnistlab.studies.morph import STEPS
-    from mnistlab.studies.variant_grid import default_grid
+    from mnistlab.studies.variants.grid import default_grid
     from mnistlab.training import fit_keras, training_arrays
     from mnistlab.uncertainty.weight_dropout import ensemble_logits_loop
 
@@ -114,8 +114,8 @@ def bench_exercise(ctx, *, peak: float) -> dict:
 def bench_conv_epoch(x, y, *, arch: str, peak: float, old_images: int) -> dict:
     """Seconds per epoch of a convolutional model at batch 32: Keras fit on the stock-layer
     model, our scanned epoch, and the scanned epoch with the stock layers (the path before
-    mnistlab.layers, timed on `old_images` images and scaled: it is ~10x slower)."""
-    from mnistlab.models import build_model, make_optimizer, multiply_adds
+    mnistlab.models.layers, timed on `old_images` images and scaled: it is ~10x slower)."""
+    from mnistlab.models.networks import build_model, make_optimizer, multiply_adds
     from mnistlab.training import fit_fast, fit_keras
 
     config = ModelConfig(arch=arch)

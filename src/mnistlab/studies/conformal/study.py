@@ -18,14 +18,14 @@ from mnistlab import progress
 from mnistlab.config import check_at_least, parse_floats
 from mnistlab.data.shifts import rotate
 from mnistlab.errors import ConfigError
-from mnistlab.studies import conformal_views
-from mnistlab.studies.context import StudyContext, get_models, test_set
-from mnistlab.studies.method_outputs import method_outputs
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.scoreboard import ScoreboardOptions, model_specs
-from mnistlab.studies.shift_verdict import SCORE_ONLY
-from mnistlab.studies.study import Study, option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.conformal import views as conformal_views
+from mnistlab.studies.framework.context import StudyContext, get_models, test_set
+from mnistlab.studies.framework.method_outputs import method_outputs
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, option
+from mnistlab.studies.framework.writer import StudyWriter
+from mnistlab.studies.scoreboard.study import ScoreboardOptions, model_specs
+from mnistlab.studies.shift.verdict import SCORE_ONLY
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty.abstention import apply_threshold, threshold_for_error
 from mnistlab.uncertainty.conformal import (

@@ -11,9 +11,9 @@ import copy
 import numpy as np
 
 from mnistlab import flops, progress
-from mnistlab.models import multiply_adds
-from mnistlab.predict import predict_logits
-from mnistlab.studies.context import StudyContext, model_summary
+from mnistlab.models.networks import multiply_adds
+from mnistlab.models.predict import predict_logits
+from mnistlab.studies.framework.context import StudyContext, model_summary
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty import scores
 from mnistlab.uncertainty.calibration import TemperatureScaler

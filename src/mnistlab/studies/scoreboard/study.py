@@ -13,14 +13,14 @@ import numpy as np
 
 from mnistlab import progress
 from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
-from mnistlab.datasets import other
-from mnistlab.studies import scoreboard_views
-from mnistlab.studies.context import StudyContext, get_models, test_set, tutorial_spec
-from mnistlab.studies.method_outputs import MC_DROPOUT_RATE, method_outputs
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.scoreboard_verdict import compare_with_softmax, verdict
-from mnistlab.studies.study import Study, datasets_option, option
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.data.catalog import other
+from mnistlab.studies.framework.context import StudyContext, get_models, test_set, tutorial_spec
+from mnistlab.studies.framework.method_outputs import MC_DROPOUT_RATE, method_outputs
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, datasets_option, option
+from mnistlab.studies.framework.writer import StudyWriter
+from mnistlab.studies.scoreboard import views as scoreboard_views
+from mnistlab.studies.scoreboard.verdict import compare_with_softmax, verdict
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.methods import ECE_BINS, evaluate
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.report.document import Section, Table, figures_of, fmt, num, seed_mean
-from mnistlab.studies.scoreboard_verdict import REFERENCE, interval_text
+from mnistlab.studies.scoreboard.verdict import REFERENCE, interval_text
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.methods import ECE_BINS, MethodOutput
 

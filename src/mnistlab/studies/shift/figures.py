@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.studies.shift_verdict import probability_methods
-from mnistlab.studies.shift_views import ANGLES_SHOWN, METRICS, short
+from mnistlab.studies.shift.verdict import probability_methods
+from mnistlab.studies.shift.views import ANGLES_SHOWN, METRICS, short
 
 AXIS = {"rotation": "rotation (degrees)", "translation": "translation (pixels, np.roll)"}
 

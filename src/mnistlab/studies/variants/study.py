@@ -9,21 +9,21 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.errors import UserError
-from mnistlab.predict import predict_proba
+from mnistlab.models.predict import predict_proba
 from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
-from mnistlab.studies.context import (
+from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
     model_summary,
     test_set,
     tutorial_specs,
 )
-from mnistlab.studies.replicates import over_seeds
-from mnistlab.studies.study import Study, datasets_option, option
-from mnistlab.studies.variant_grid import DEFAULT_GRID, Variant, default_grid, load_grid
-from mnistlab.studies.writer import StudyWriter
+from mnistlab.studies.framework.replicates import over_seeds
+from mnistlab.studies.framework.study import Study, datasets_option, option
+from mnistlab.studies.framework.writer import StudyWriter
+from mnistlab.studies.variants.grid import DEFAULT_GRID, Variant, default_grid, load_grid
 from mnistlab.uncertainty.paired import (
     accuracy_metric,
     cached,

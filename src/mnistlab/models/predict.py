@@ -18,7 +18,7 @@ def softmax(logits: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
 
 def predict_logits(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """Logits (N, 10) of a model in inference mode (dropout off)."""
-    from mnistlab.models import multiply_adds
+    from mnistlab.models.networks import multiply_adds
 
     flops.add(flops.forward(multiply_adds(model), len(images)))
     return np.asarray(

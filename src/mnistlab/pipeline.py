@@ -19,7 +19,7 @@ from mnistlab.data import file_checksums
 from mnistlab.report.render import render_html, render_markdown
 from mnistlab.runs import clean_temporaries, environment, write_json, write_text
 from mnistlab.studies import registry
-from mnistlab.studies.context import StudyContext, get_models
+from mnistlab.studies.framework.context import StudyContext, get_models
 from mnistlab.training import is_cached
 from mnistlab.version import __version__
 

@@ -1,0 +1,1 @@
+"""The study framework: what a study is, its context, its writer, seed replicates."""
