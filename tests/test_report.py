@@ -7,9 +7,11 @@ import subprocess
 from html import escape
 
 import pytest
+from test_add_a_method import readme_blocks
 
 from mnistlab.cli import main
 from mnistlab.studies.registry import STUDIES
+from mnistlab.uncertainty.registry import unregister_method
 
 
 def expected_sections(report_dir) -> list[str]:
@@ -35,10 +37,27 @@ def quick_report(synthetic_root, tmp_path_factory):
             patch_checksums(patch, name, file_sums)
         patch.setenv("MNISTLAB_DATA_DIR", str(root))
         patch.setenv("MNISTLAB_CACHE_DIR", str(tmp / "cache"))
-        assert (
-            main(["--quiet", "report", "--quick", "--seeds", "2", "--out", str(tmp / "out")]) == 0
-        )
+        exec(readme_blocks()[0], {})  # the README's "Add a method": in the report too
+        try:
+            assert (
+                main(["--quiet", "report", "--quick", "--seeds", "2", "--out", str(tmp / "out")])
+                == 0
+            )
+        finally:
+            unregister_method("max-logit")
     return tmp / "out" / "report"
+
+
+def test_an_added_method_is_in_every_method_study_and_the_report(quick_report):
+    results = json.loads((quick_report / "results.json").read_text())
+    studies = results["studies"]
+    for dataset in ("mnist", "fashion-mnist"):
+        rows = studies["scoreboard"]["datasets"][dataset]["rows"]
+        assert "max-logit" in [r["key"] for r in rows]
+        assert "max-logit" in studies["shift"]["datasets"][dataset]["numbers"]
+        assert "abstention" in studies["conformal"]["datasets"][dataset]["numbers"]["max-logit"]
+    html = (quick_report / "index.html").read_text()
+    assert html.count("<td>max logit</td>") >= 4  # scoreboard (x2), letters, abstention (x2)
 
 
 def test_report_files_and_sections(quick_report):
@@ -80,7 +99,7 @@ def test_report_over_two_seeds(quick_report):
     entry = studies["scoreboard"]["datasets"]["mnist"]
     ensembles = [[m["spec"]["seed"] for m in rep["ensemble"]] for rep in entry["models"]]
     assert ensembles == [[0, 1], [2, 3]]  # disjoint seeds per replicate (ensemble size 2)
-    assert "max softmax" not in entry["comparisons"]
+    assert "msp" not in entry["comparisons"] and "ensemble" in entry["comparisons"]
     for comparison in entry["comparisons"].values():
         for result in comparison.values():
             assert result["low"] <= result["high"] and len(result["per_seed"]) == 2

@@ -4,8 +4,8 @@ statement must come out as built, and flip when the numbers flip."""
 import numpy as np
 import pytest
 
-from mnistlab.studies.shift.verdict import combined, dataset_verdicts, short
-from mnistlab.uncertainty.methods import MethodOutput
+from mnistlab.studies.shift.verdict import combined, dataset_verdicts
+from mnistlab.uncertainty.method import MethodOutput
 
 N, CLASSES = 600, 10
 SHIFTED = {"rotation": ("rotation/45", "rotation/90"), "corruption": ("corruption/fog",)}
@@ -20,14 +20,20 @@ def _probabilities(labels, accuracy, confidence, rng):
     return p
 
 
-def _method(name, labels, rng, *, clean, shifted):
+FAMILIES = {"msp": "single model", "temperature": "single model", "ensemble": "deep ensemble"}
+LABELS = {"msp": "max softmax", "temperature": "temperature scaling", "ensemble": "deep ensemble"}
+
+
+def _method(key, labels, rng, *, clean, shifted):
     """clean / shifted: (accuracy, confidence) on the clean set and on every shifted set."""
     probabilities = {"test": _probabilities(labels, *clean, rng)}
-    for keys in SHIFTED.values():
-        for key in keys:
-            probabilities[key] = _probabilities(labels, *shifted, rng)
+    for set_keys in SHIFTED.values():
+        for set_key in set_keys:
+            probabilities[set_key] = _probabilities(labels, *shifted, rng)
     score = {k: 1 - p.max(axis=1) for k, p in probabilities.items()}
-    return MethodOutput(name, "test", probabilities, score)
+    family = FAMILIES.get(key, "weight dropout")
+    label = LABELS[key] if key in LABELS else f"weight dropout p={key.split('-')[1]}"
+    return MethodOutput(key, f"{label} (display)", family, probabilities, score, label=label)
 
 
 def _replicates(ensemble_shifted=(0.6, 0.75), seeds=2):
@@ -37,11 +43,11 @@ def _replicates(ensemble_shifted=(0.6, 0.75), seeds=2):
         rng = np.random.default_rng(seed + 1)
         out.append(
             [
-                _method("max softmax", labels, rng, clean=(0.9, 0.9), shifted=(0.5, 0.95)),
-                _method("temperature scaling", labels, rng, clean=(0.9, 0.9), shifted=(0.5, 0.9)),
+                _method("msp", labels, rng, clean=(0.9, 0.9), shifted=(0.5, 0.95)),
+                _method("temperature", labels, rng, clean=(0.9, 0.9), shifted=(0.5, 0.9)),
                 # a little better than softmax under shift, far short of the ensemble
                 _method(
-                    "weight dropout p=0.03 mean prob",
+                    "wdrop-0.03-mean",
                     labels,
                     rng,
                     clean=(0.9, 0.88),
@@ -49,14 +55,14 @@ def _replicates(ensemble_shifted=(0.6, 0.75), seeds=2):
                 ),
                 # unsure of everything: well "calibrated" under shift for the wrong reason
                 _method(
-                    "weight dropout p=0.6 mean prob",
+                    "wdrop-0.6-mean",
                     labels,
                     rng,
                     clean=(0.9, 0.3),
                     shifted=(0.5, 0.45),
                 ),
                 _method(
-                    "deep ensemble (M=5) mean prob",
+                    "ensemble",
                     labels,
                     rng,
                     clean=(0.92, 0.92),
@@ -71,13 +77,13 @@ def test_each_statement_comes_out_as_built():
     replicates, labels = _replicates()
     result = dataset_verdicts(replicates, labels, SHIFTED, n_boot=200, seed=0)
     statements = result["statements"]
-    assert result["excluded"] == ["weight dropout p=0.6 mean prob"]
+    assert result["excluded"] == ["wdrop-0.6-mean"]
     assert statements["calibration_degrades"]["verdict"] == "supported"
     assert statements["ensemble_best"]["verdict"] == "supported"
     assert statements["temperature_breaks"]["verdict"] == "supported"
     per_p = statements["weight_dropout_like_ensemble"]["per_p"]
-    assert per_p["weight dropout p=0.03 mean prob"] == "mixed"  # helps, less than the ensemble
-    assert per_p["weight dropout p=0.6 mean prob"].startswith("not supported (no contender")
+    assert per_p["wdrop-0.03-mean"] == "mixed"  # helps, less than the ensemble
+    assert per_p["wdrop-0.6-mean"].startswith("not supported (no contender")
     assert statements["weight_dropout_like_ensemble"]["verdict"] == "mixed"
     # The excluded method's own numbers would have refuted statement 1: its ECE falls under shift.
     assert (
@@ -109,7 +115,18 @@ def test_verdicts_combine_over_data_sets():
     assert both["temperature_breaks"]["verdict"] == "supported"
 
 
-def test_short_names():
-    assert short("deep ensemble (M=5) mean prob") == "deep ensemble"
-    assert short("MC dropout (rate 0.2, K=100) mean prob") == "MC dropout"
-    assert short("weight dropout p=0.2 mean prob") == "weight dropout p=0.2"
+def test_verdicts_select_methods_by_key_not_display_name():
+    """Renaming every method (display name and label) changes no verdict and no interval."""
+    replicates, labels = _replicates()
+    before = dataset_verdicts(replicates, labels, SHIFTED, n_boot=100, seed=0)
+    for methods in replicates:
+        for m in methods:
+            m.name, m.label = f"renamed {m.key}", f"R{m.key}"
+    after = dataset_verdicts(replicates, labels, SHIFTED, n_boot=100, seed=0)
+    assert after["excluded"] == before["excluded"]
+    for key, statement in before["statements"].items():
+        renamed = after["statements"][key]
+        assert renamed["verdict"] == statement["verdict"]
+        assert [c["difference"] for c in renamed["comparisons"].values()] == [
+            c["difference"] for c in statement["comparisons"].values()
+        ]

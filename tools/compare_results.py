@@ -1,9 +1,14 @@
 """Compare two lab reports' results.json, number by number, leaving out timings and provenance.
 
-    python tools/compare_results.py OLD/report/results.json NEW/report/results.json
+    python tools/compare_results.py OLD/report/results.json NEW/report/results.json [--renamed]
 
 Prints how many values are shared and equal, every shared value that differs, and the keys only
 one side has; exits 1 if a shared value differs. Used to check that a refactor changed no result.
+
+--renamed: OLD predates the method registry (issue 22): its methods are keyed by display name
+and its numbers by the old names (test/acc, misclassification/auroc, ...). Its keys and its
+method-name values are first translated to the registry's keys and the one vocabulary
+(uncertainty/summary.py), with the name -> key pairs read from NEW.
 """
 
 from __future__ import annotations
@@ -47,8 +52,53 @@ def compared_values(path: str) -> dict:
     return {k: v for k, v in flatten(document).items() if not IGNORED.search(k)}
 
 
-def main(old_path: str, new_path: str) -> int:
+def method_keys(document) -> dict:
+    """{display name: key} of every method description in a results document."""
+    found = {}
+    if isinstance(document, dict):
+        if isinstance(document.get("key"), str) and isinstance(document.get("name"), str):
+            found[document["name"]] = document["key"]
+        for value in document.values():
+            found.update(method_keys(value))
+    elif isinstance(document, list):
+        for value in document:
+            found.update(method_keys(value))
+    return found
+
+
+# The old vocabulary -> the new one; the shift study's per-level numbers had bare names.
+METRIC_RENAMES = [
+    (r"(^|/)test/acc(?=_ci|_std|_seeds|$|\[)", r"\1cls/acc"),
+    (r"(^|/)test/nll(?=_std|_seeds|$)", r"\1cal/nll"),
+    (r"(^|/)test/brier(?=_std|_seeds|$)", r"\1cal/brier"),
+    (r"(^|/)test/ece(?=_std|_seeds|$)", r"\1cal/ece"),
+    (r"(^|/)test/aurc(?=_std|_seeds|$)", r"\1sc/aurc"),
+    (r"(^|/)misclassification/aupr_error", r"\1err/aupr"),
+    (r"(^|/)misclassification/", r"\1err/"),
+    (r"^(studies/shift/datasets/[^/]+/numbers/.+)/(acc|confidence)(?=_std|_seeds|$)", r"\1/cls/\2"),
+    (r"^(studies/shift/datasets/[^/]+/numbers/.+)/(ece|brier|nll)(?=_std|_seeds|$)", r"\1/cal/\2"),
+    (r"^(sections/shift/numbers/.+/rotation/\d+)/acc$", r"\1/cls/acc"),
+    (r"^(sections/shift/numbers/.+/rotation/\d+)/ece$", r"\1/cal/ece"),
+    (r"^(studies/conformal/datasets/[^/]+)/methods/", r"\1/numbers/"),
+]
+
+
+def renamed(old: dict, names: dict) -> dict:
+    """OLD's flattened values with method names and metric names as the registry has them."""
+    out = {}
+    for key, value in old.items():
+        key = "/".join(names.get(part, part) for part in key.split("/"))
+        for pattern, replacement in METRIC_RENAMES:
+            key = re.sub(pattern, replacement, key)
+        out[key] = names.get(value, value) if isinstance(value, str) else value
+    return out
+
+
+def main(old_path: str, new_path: str, *flags: str) -> int:
     old, new = compared_values(old_path), compared_values(new_path)
+    if "--renamed" in flags:
+        names = method_keys(json.loads(Path(new_path).read_text(encoding="utf-8")))
+        old = renamed(old, names)
     shared = sorted(set(old) & set(new))
     differ = [k for k in shared if not same(old[k], new[k])]
     print(
@@ -65,4 +115,4 @@ def main(old_path: str, new_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    sys.exit(main(*sys.argv[1:]))

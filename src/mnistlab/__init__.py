@@ -6,6 +6,9 @@ The public API (see each function's docstring):
 - ``run_study(name, *, seed, quick, **options)``: one study; returns a StudyResult that a
   notebook shows as text, tables and figures;
 - ``write_report(*, seed, quick)``: every study, then the lab report (HTML and Markdown);
+- ``register_method(Method(...))``, ``list_methods()``: add an uncertainty method to the
+  scoreboard, shift and conformal studies and the report (``Method``, ``PROBABILITIES``,
+  ``VOTE_SHARES``, ``SCORE``: what a method is);
 - ``list_studies()``, ``load_data(dataset, split)``, ``predict_proba(model, images)``;
 - ``ModelConfig``, ``TrainConfig``, ``RunSpec``: the frozen configuration objects;
 - ``UserError`` / ``ConfigError`` / ``DataError``: what bad input raises.
@@ -46,17 +49,31 @@ _choose_keras_backend()
 
 from mnistlab.api import (  # noqa: E402  (after the backend is chosen)
     StudyResult,
+    list_methods,
     list_studies,
     load_data,
     predict_proba,
+    register_method,
     run_study,
     train,
     write_report,
 )
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig  # noqa: E402
 from mnistlab.errors import ConfigError, DataError, UserError  # noqa: E402
+from mnistlab.uncertainty.method import (  # noqa: E402
+    PROBABILITIES,
+    SCORE,
+    VOTE_SHARES,
+    Method,
+)
 
 __all__ = [
+    "PROBABILITIES",
+    "SCORE",
+    "VOTE_SHARES",
+    "Method",
+    "register_method",
+    "list_methods",
     "ConfigError",
     "DataError",
     "ModelConfig",

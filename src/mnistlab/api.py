@@ -128,6 +128,29 @@ def _figure_from_png(path: Path):
     return fig
 
 
+def register_method(method, *, replace_existing: bool = False):
+    """Add an uncertainty method to every study that evaluates methods (scoreboard, shift,
+    conformal) and to the report, for this Python process: a notebook's own method.
+
+    method: a mnistlab.Method (key, display name, outputs function, kind, ...; see the README,
+    "Add a method"). A key already registered is a ConfigError unless replace_existing=True.
+    An installed package adds methods for every process, the CLI included, with an entry
+    point in the group "mnistlab.methods". Returns the method.
+    """
+    from mnistlab.uncertainty.registry import register_method as register
+
+    return register(method, replace_existing=replace_existing)
+
+
+def list_methods(p=(0.01, 0.03, 0.2, 0.6)) -> list[dict]:
+    """Every registered method (one per weight-dropout fraction in p): key, name, kind, ..."""
+    from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+    from mnistlab.uncertainty.registry import expand, registered
+
+    sizes = {"members": "K", "ensemble_size": "M", "rate": MC_DROPOUT_RATE}
+    return [{**m.describe(), "roles": list(m.roles)} for m in expand(registered(), sizes, tuple(p))]
+
+
 def list_studies() -> list[str]:
     """The names of every study, in the order of the exercise."""
     from mnistlab.studies.registry import names

@@ -160,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.set_defaults(func=commands.cmd_train)
 
+    p = sub.add_parser(
+        "methods", help="list the uncertainty methods (built in and added), their keys and kinds"
+    )
+    p.add_argument(
+        "--p",
+        default="0.01,0.03,0.2,0.6",
+        help="weight dropout fractions to list keys for (default: 0.01,0.03,0.2,0.6)",
+    )
+    p.set_defaults(func=commands.cmd_methods)
+
     from mnistlab.studies.registry import STUDIES
 
     for study in STUDIES:

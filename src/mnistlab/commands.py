@@ -80,6 +80,21 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_methods(args) -> int:
+    """The registry as a table: what --methods accepts, and what each method needs."""
+    from mnistlab.config import parse_floats
+    from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+    from mnistlab.uncertainty.registry import expand, registered
+
+    sizes = {"members": "K", "ensemble_size": "M", "rate": MC_DROPOUT_RATE}
+    fractions = parse_floats(args.p)
+    print(f"{'key':18s} {'kind':13s} {'models':22s} {'fits on held-out data':28s} name")
+    for m in expand(registered(), sizes, fractions):
+        print(f"{m.key:18s} {m.kind:13s} {', '.join(m.roles):22s} {m.fits or '-':28s} {m.name}")
+    print("--methods takes these keys, or 'wdrop' for every weight-dropout variant")
+    return 0
+
+
 def cmd_report(args) -> int:
     from mnistlab import pipeline
 

@@ -105,6 +105,13 @@ def auroc(is_positive, score) -> float:
     return _auroc_from_groups(pos_w, neg_w)
 
 
+def is_defined(is_positive) -> bool:
+    """Detection metrics (AUROC, AUPR, FPR95) need both positives and negatives: the one rule
+    every study uses (a model with no wrong answers has no misclassification AUROC)."""
+    is_positive = np.asarray(is_positive, bool)
+    return 0 < int(is_positive.sum()) < len(is_positive)
+
+
 def _curve_at_thresholds(is_positive, score):
     """TP and FP counts when flagging score >= t, for each distinct t from high to low."""
     _, group = _groups(score)

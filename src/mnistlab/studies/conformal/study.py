@@ -19,13 +19,17 @@ from mnistlab.config import check_at_least, parse_floats
 from mnistlab.data.shifts import rotate
 from mnistlab.errors import ConfigError
 from mnistlab.studies.conformal import views as conformal_views
-from mnistlab.studies.framework.context import StudyContext, get_models, test_set
-from mnistlab.studies.framework.method_outputs import method_outputs
+from mnistlab.studies.conformal.views import ROTATIONS
+from mnistlab.studies.framework.context import StudyContext, test_set
+from mnistlab.studies.framework.method_study import (
+    MethodStudyOptions,
+    evaluate_replicate,
+    model_specs,
+    models_by_role,
+)
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
-from mnistlab.studies.scoreboard.study import ScoreboardOptions, model_specs
-from mnistlab.studies.shift.verdict import SCORE_ONLY
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty.abstention import apply_threshold, threshold_for_error
 from mnistlab.uncertainty.conformal import (
@@ -35,8 +39,8 @@ from mnistlab.uncertainty.conformal import (
     prediction_sets,
     set_summary,
 )
+from mnistlab.uncertainty.method import BASE, SCORE
 
-ROTATIONS = (0, 30, 60, 90, 120, 150, 180)
 ERROR_TARGETS = (0.01, 0.02, 0.05)
 DELTA = 0.05  # the abstention bound holds with probability at least 95%
 
@@ -46,7 +50,7 @@ def _alphas(text) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class ConformalOptions(ScoreboardOptions):
+class ConformalOptions(MethodStudyOptions):
     """The scoreboard's options (same methods, same models), plus the levels a."""
 
     alpha: tuple[float, ...] = option(
@@ -96,24 +100,27 @@ def _abstention_numbers(method, labels, cal_labels, target) -> dict:
 
 
 def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, sizes) -> dict:
-    """Every method's sets and abstention rule on one seed replicate: {method: numbers}."""
-    _, _, x_val, y_val = training_arrays(models[0].spec, ctx.data_dir)
+    """Every method's sets and abstention rule on one seed replicate: {method key: numbers}.
+    models: the replicate's models by role. A score-only method gets an abstention rule (its
+    score ranks the answers its own way) but no sets: its probabilities, hence its sets, are
+    another method's."""
+    _, _, x_val, y_val = training_arrays(models[BASE].spec, ctx.data_dir)
     half = len(y_val) // 2
     sets = {"calibration": x_val[half:], "test": images}
     sets.update({f"rotation/{a}": rotate(images[sample], a) for a in ROTATIONS})
-    out = method_outputs(
+    out = evaluate_replicate(
         ctx,
         dataset,
         models,
         sets,
+        options.chosen(ctx),
         seed=seed,
-        p=options.p,
         members=sizes["members"],
-        ensemble_size=sizes["ensemble_size"],
         fit_size=half,
     )
     numbers = {}
-    for i, method in enumerate(m for m in out["methods"] if m.name not in SCORE_ONLY):
+    with_sets = [m for m in out["methods"] if m.kind != SCORE]
+    for i, method in enumerate(with_sets):
         rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
         # Each score once per set, shared by every a: the sets of one image are then nested
         # across a (the same uniform draws), and nothing is sorted three times.
@@ -121,7 +128,7 @@ def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, si
             score: {k: class_scores(score, p, rng) for k, p in method.probabilities.items()}
             for score in SCORES
         }
-        numbers[method.name] = {
+        numbers[method.key] = {
             "sets": {
                 score: {
                     f"{alpha:g}": _sets_numbers(
@@ -130,13 +137,18 @@ def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, si
                     for alpha in options.alpha
                 }
                 for score in SCORES
-            },
-            "abstention": {
-                f"{e:g}": _abstention_numbers(method, labels, y_val[half:], e)
-                for e in ERROR_TARGETS
-            },
+            }
         }
-    return {"numbers": numbers, "calibration_size": len(y_val) - half, "fit_size": half}
+    for method in out["methods"]:
+        numbers.setdefault(method.key, {})["abstention"] = {
+            f"{e:g}": _abstention_numbers(method, labels, y_val[half:], e) for e in ERROR_TARGETS
+        }
+    return {
+        "numbers": {m.key: numbers[m.key] for m in out["methods"]},
+        "methods": [m.describe() for m in out["methods"]],
+        "calibration_size": len(y_val) - half,
+        "fit_size": half,
+    }
 
 
 def _over_seeds_nested(per_seed: list[dict]) -> dict:
@@ -151,9 +163,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     sizes = options.resolved(ctx)
     images_per_angle = ctx.profile.shift_images if options.images is None else options.images
     recorded = {
-        "datasets": list(options.datasets),
-        **sizes,
-        "p": list(options.p),
+        **options.recorded(ctx),
         "alpha": list(options.alpha),
         "scores": list(SCORES),
         "rotations": list(ROTATIONS),
@@ -164,8 +174,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     writer = StudyWriter(ctx, "conformal", recorded, tuple(options.datasets))
     if (saved := writer.reusable()) is not None:
         return saved
-    trained = iter(get_models(ctx, model_specs(ctx, options)))
-    per_replicate = sizes["ensemble_size"] + 1
+    models = models_by_role(ctx, options)
     results = {}
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
@@ -174,12 +183,11 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"conformal: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
-            models = [next(trained) for _ in range(per_replicate)]
             replicates.append(
                 replicate(
                     ctx,
                     dataset,
-                    models,
+                    models[dataset, seed],
                     images,
                     labels,
                     sample,
@@ -193,7 +201,8 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "fit_size": replicates[0]["fit_size"],
             "test_size": len(labels),
             "rotation_images": len(sample),
-            "methods": _over_seeds_nested([rep["numbers"] for rep in replicates]),
+            "methods": replicates[0]["methods"],
+            "numbers": _over_seeds_nested([rep["numbers"] for rep in replicates]),
         }
         conformal_views.figures(writer, dataset, results[dataset], options.alpha)
     summary = conformal_views.summary_lines(results, options.alpha)

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from mnistlab import plots
 from mnistlab.report.document import Section, Table, figures_of, seed_mean
-from mnistlab.studies.shift.verdict import short
+from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
+from mnistlab.uncertainty.method import PROBABILITIES
 
-ROTATIONS = (0, 30, 60, 90, 120, 150, 180)  # as conformal.ROTATIONS (no import: no cycle)
+ROTATIONS = (0, 30, 60, 90, 120, 150, 180)  # the angles the sets are checked at
 SHOWN_SCORES = ("lac", "aps")  # the two the tables show; all four are in results.json
 
 
-def _line_methods(methods: dict) -> list[str]:
-    """The methods drawn as lines: every one but the vote shares (their sets are in the tables)."""
-    return [m for m in methods if not m.endswith(" vote")]
-
-
 def figures(writer, dataset: str, entry: dict, alphas) -> None:
-    methods = entry["methods"]
-    names = _line_methods(methods)
+    """The lines: every method with probabilities of its own (vote shares: in the tables)."""
+    methods, short = entry["numbers"], labels_of(entry).__getitem__
+    names = keys_of_kind(entry, PROBABILITIES)
     alphas = sorted(alphas)
     fig, axes = plots.new_axes(4, 1, width=3.4, height=3.2)
     for ax, score in zip(axes[0], ("lac", "aps", "aps-randomized", "raps"), strict=True):
@@ -136,14 +133,16 @@ def sections(document: dict, folder) -> list[Section]:
     ]
     tables, numbers = [], {}
     for dataset, entry in document["datasets"].items():
-        methods = entry["methods"]
+        methods = entry["numbers"]
+        display = {m["key"]: m["name"] for m in entry["methods"]}
         header = [f"{dataset}: method"]
         for score in SHOWN_SCORES:
             for a in alphas:
                 header += [f"{score} a={a} coverage", "size"]
         table = Table(header, [])
-        for name, m in methods.items():
-            row = [name]
+        with_sets = {name: m for name, m in methods.items() if "sets" in m}
+        for name, m in with_sets.items():
+            row = [display[name]]
             for score in SHOWN_SCORES:
                 for a in alphas:
                     cell = m["sets"][score][a]
@@ -166,11 +165,11 @@ def sections(document: dict, folder) -> list[Section]:
             ],
             [],
         )
-        for name, m in methods.items():
+        for name, m in with_sets.items():
             lac = m["sets"]["lac"][largest]
             detail.rows.append(
                 [
-                    name,
+                    display[name],
                     _cell(lac, "empty"),
                     _cell(lac, "singleton"),
                     _cell(lac, "worst_class_coverage"),
@@ -185,7 +184,7 @@ def sections(document: dict, folder) -> list[Section]:
         abstain = Table([f"{dataset}: method", *[f"e={e}: kept / error" for e in targets]], [])
         for name, m in methods.items():
             abstain.rows.append(
-                [name]
+                [display[name]]
                 + [
                     f"{_cell(m['abstention'][e], 'kept')} / {_cell(m['abstention'][e], 'error')}"
                     for e in targets
@@ -195,7 +194,7 @@ def sections(document: dict, folder) -> list[Section]:
                 numbers[f"{dataset}/{name}/abstention/{e}/kept"] = m["abstention"][e]["kept"]
                 numbers[f"{dataset}/{name}/abstention/{e}/error"] = m["abstention"][e]["error"]
         tables.append(abstain)
-        paragraphs.append(_findings(dataset, methods, alphas))
+        paragraphs.append(_findings(dataset, entry, alphas))
     return [
         Section(
             "conformal",
@@ -208,10 +207,10 @@ def sections(document: dict, folder) -> list[Section]:
     ]
 
 
-def _findings(dataset: str, methods: dict, alphas: list[str]) -> str:
+def _findings(dataset: str, entry: dict, alphas: list[str]) -> str:
     """The findings in numbers: coverage held or not, smallest sets, where the promise breaks."""
-    largest = alphas[-1]
-    lac = {n: m["sets"]["lac"][largest] for n, m in methods.items()}
+    largest, short = alphas[-1], labels_of(entry).__getitem__
+    lac = {n: m["sets"]["lac"][largest] for n, m in entry["numbers"].items() if "sets" in m}
     held = [n for n, c in lac.items() if c["coverage"] >= 1 - float(largest) - 0.01]
     smallest = min(lac, key=lambda n: lac[n]["mean_size"])
     broken = [
@@ -241,7 +240,10 @@ def summary_lines(results: dict, alphas) -> list[str]:
         lines.append(
             f"{dataset}: LAC at a = {largest}: coverage, mean size; abstention e=0.02: kept, error"
         )
-        for name, m in entry["methods"].items():
+        short = labels_of(entry).__getitem__
+        for name, m in entry["numbers"].items():
+            if "sets" not in m:
+                continue
             lac, keep = m["sets"]["lac"][largest], m["abstention"]["0.02"]
             lines.append(
                 f"  {short(name):32s} {lac['coverage']:.3f} {lac['mean_size']:5.2f} ; {keep['kept']:.3f} {keep['error']:.4f}"

@@ -7,61 +7,29 @@ The temperature is fitted on a validation split held out from training, never on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
 from mnistlab.data.catalog import other
-from mnistlab.studies.framework.context import StudyContext, get_models, test_set, tutorial_spec
-from mnistlab.studies.framework.method_outputs import MC_DROPOUT_RATE, method_outputs
+from mnistlab.studies.framework.context import StudyContext, test_set
+from mnistlab.studies.framework.method_study import (
+    MethodStudyOptions,
+    evaluate_replicate,
+    model_specs,
+    models_by_role,
+)
 from mnistlab.studies.framework.replicates import over_seeds
-from mnistlab.studies.framework.study import Study, datasets_option, option
+from mnistlab.studies.framework.study import Study
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.studies.scoreboard import views as scoreboard_views
 from mnistlab.studies.scoreboard.verdict import compare_with_softmax, verdict
 from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.methods import ECE_BINS, evaluate
+from mnistlab.uncertainty.summary import ECE_BINS, summarize
 
 OOD_SIZE = 1000  # per out-of-distribution set: AUROC standard error about 0.005
 
 
-@dataclass(frozen=True)
-class ScoreboardOptions:
-    datasets: tuple[str, ...] = datasets_option(("mnist", "fashion-mnist"))
-    members: int | None = option(
-        None, "weight/MC dropout members (default: 100; 10 with --quick)", type=int
-    )
-    ensemble_size: int | None = option(
-        None, "deep ensemble size M (default: 5; 2 with --quick)", type=int
-    )
-    p: tuple[float, ...] = option(
-        (0.01, 0.03, 0.2, 0.6),
-        "weight dropout fractions (default: 0.01,0.03,0.2,0.6)",
-        parse=parse_floats,
-    )
-    bootstrap: int | None = option(
-        None, "bootstrap resamples for intervals (default: 1000; 100 with --quick)", type=int
-    )
-
-    def __post_init__(self):
-        object.__setattr__(self, "p", tuple(float(p) for p in self.p))
-        check_fraction(self.p)
-        check_at_least(self.members, 1, "--members", MAX_MEMBERS)
-        check_at_least(self.ensemble_size, 1, "--ensemble-size", 100)
-        check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
-
-    def resolved(self, ctx: StudyContext) -> dict:
-        """Every size, with the profile's where the user gave none."""
-        profile = ctx.profile
-        return {
-            "members": profile.members if self.members is None else self.members,
-            "ensemble_size": (
-                profile.ensemble_size if self.ensemble_size is None else self.ensemble_size
-            ),
-            "bootstrap": profile.bootstrap if self.bootstrap is None else self.bootstrap,
-        }
+ScoreboardOptions = MethodStudyOptions  # shared by every study that evaluates methods
 
 
 def ood_sets(ctx: StudyContext, dataset: str, test_images: np.ndarray, size: int) -> dict:
@@ -79,23 +47,15 @@ def ood_sets(ctx: StudyContext, dataset: str, test_images: np.ndarray, size: int
 def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
     sizes = options.resolved(ctx)
     datasets = options.datasets
-    recorded = {
-        "datasets": list(datasets),
-        **sizes,
-        "p": list(options.p),
-        "validation_size": ctx.profile.validation_size,
-        "ood_size": OOD_SIZE,
-        "mc_dropout_rate": MC_DROPOUT_RATE,
-        "ece_bins": ECE_BINS,
-    }
+    recorded = {**options.recorded(ctx), "ood_size": OOD_SIZE, "ece_bins": ECE_BINS}
     writer = StudyWriter(
         ctx, "scoreboard", recorded, tuple(dict.fromkeys([*datasets, *map(other, datasets)]))
     )
     if (saved := writer.reusable()) is not None:
         return saved
     # All models of both data sets in one call (they train in parallel), loaded once.
-    trained = iter(get_models(ctx, model_specs(ctx, options)))
-    per_replicate = sizes["ensemble_size"] + 1
+    models = models_by_role(ctx, options)
+    methods = options.chosen(ctx)
     results, summary = {}, []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
@@ -103,19 +63,23 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"scoreboard: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
-            models = [next(trained) for _ in range(per_replicate)]
-            replicates.append(
-                replicate(ctx, dataset, models, sets, labels, seed=seed, p=options.p, **sizes)
-            )
-        methods = [rep["methods"] for rep in replicates]
-        scoreboard_views.figures(writer, dataset, methods[0], labels)  # the first seed's
+            out = evaluate_replicate(
+                ctx, dataset, models[dataset, seed], sets, methods,
+                seed=seed, members=sizes["members"],
+            )  # fmt: skip
+            out["rows"] = [
+                row(m, labels, n_boot=sizes["bootstrap"], seed=seed) for m in out["methods"]
+            ]
+            replicates.append(out)
+        outputs = [rep["methods"] for rep in replicates]
+        scoreboard_views.figures(writer, dataset, outputs[0], labels)  # the first seed's
         rows = [
             over_seeds([rep["rows"][i] for rep in replicates])
             for i in range(len(replicates[0]["rows"]))
         ]
         progress.say(f"scoreboard: {dataset}, paired comparisons with max softmax")
         comparisons = compare_with_softmax(
-            methods, labels, f"ood/{other(dataset)}", n_boot=sizes["bootstrap"], seed=ctx.seed
+            outputs, labels, f"ood/{other(dataset)}", n_boot=sizes["bootstrap"], seed=ctx.seed
         )
         entry = {
             "models": [rep["models"] for rep in replicates],
@@ -126,8 +90,8 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
             "rows": rows,
             "comparisons": comparisons,
             "reliability": {
-                m.name: metrics.reliability_curve(labels, m.probabilities["test"], n_bins=ECE_BINS)
-                for m in methods[0]
+                m.key: metrics.reliability_curve(labels, m.probabilities["test"], n_bins=ECE_BINS)
+                for m in outputs[0]
             },
         }
         entry["verdict"] = verdict(dataset, rows, comparisons)
@@ -137,35 +101,20 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
     return writer.finish({"datasets": results}, [*summary, *table.splitlines()])
 
 
-def dataset_specs(ctx: StudyContext, dataset: str, ensemble_size: int) -> list:
-    """Per seed replicate r: a deep ensemble (its first member is the replicate's base model),
-    then the MC dropout model. Ensembles use disjoint seeds (seed + r*M ... seed + r*M + M-1),
-    so the replicates are independent; with one seed this is seeds seed ... seed + M-1."""
-    validation = {"validation_size": ctx.profile.validation_size}
-    specs = []
-    for r, seed in enumerate(ctx.seed_list):
-        first = ctx.seed + r * ensemble_size
-        specs += [
-            tutorial_spec(ctx, dataset, seed=first + m, **validation) for m in range(ensemble_size)
-        ]
-        specs.append(tutorial_spec(ctx, dataset, seed=seed, dropout=MC_DROPOUT_RATE, **validation))
-    return specs
-
-
-def model_specs(ctx: StudyContext, options: ScoreboardOptions) -> list:
-    size = options.resolved(ctx)["ensemble_size"]
-    return [spec for d in options.datasets for spec in dataset_specs(ctx, d, size)]
-
-
-def replicate(
-    ctx, dataset, models, sets, labels, *, seed, p, members, ensemble_size, bootstrap
-) -> dict:
-    """Every method on one seed replicate: its outputs (probabilities, scores) and table rows."""
-    out = method_outputs(
-        ctx, dataset, models, sets, seed=seed, p=p, members=members, ensemble_size=ensemble_size
+def row(method, labels, *, n_boot: int, seed: int) -> dict:
+    """One table row: what the method is, then summary.summarize's numbers on the test set,
+    with every ood/ set detected against it."""
+    ood = {k: v for k, v in method.score.items() if k.startswith("ood/")}
+    numbers = summarize(
+        labels,
+        method.probabilities["test"],
+        method.score["test"],
+        proper=method.proper,
+        ood_scores=ood,
+        n_boot=n_boot,
+        seed=seed,
     )
-    out["rows"] = [evaluate(m, labels, n_boot=bootstrap, seed=seed) for m in out["methods"]]
-    return out
+    return {"method": method.name, **method.describe(), **numbers}
 
 
 STUDY = Study(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.report.document import seed_mean
-from mnistlab.uncertainty.methods import MethodOutput
+from mnistlab.uncertainty import metrics
+from mnistlab.uncertainty.method import MethodOutput
 from mnistlab.uncertainty.paired import (
     auroc_metric,
     cached,
@@ -15,13 +16,13 @@ from mnistlab.uncertainty.paired import (
     resample_weights,
 )
 
-REFERENCE = "max softmax"
+REFERENCE = "msp"  # the key of max softmax, the reference every method is compared with
 
 
 def _misclassification(method: MethodOutput, labels: np.ndarray):
     error = method.probabilities["test"].argmax(axis=1) != labels
-    if not 0 < error.sum() < len(error):
-        return None  # no wrong (or no right) answers: AUROC undefined
+    if not metrics.is_defined(error):
+        return None
     return auroc_metric(error, method.score["test"])
 
 
@@ -49,19 +50,19 @@ def compare_with_softmax(
     n_test, n_ood = len(labels), len(replicates[0][0].score[ood_key])
     test_weights = resample_weights(n_test, n_boot, rng)
     ood_weights = np.concatenate([test_weights, resample_weights(n_ood, n_boot, rng)], axis=1)
-    reference = [next(m for m in methods if m.name == REFERENCE) for methods in replicates]
+    reference = [next(m for m in methods if m.key == REFERENCE) for methods in replicates]
     base_error = [_misclassification(m, labels) for m in reference]
     base_error = None if None in base_error else [cached(m) for m in base_error]
     base_ood = [cached(_ood(m, ood_key)) for m in reference]
     out = {}
-    for i, method in enumerate(replicates[0]):
-        if method.name == REFERENCE:
+    for method in replicates[0]:
+        if method.key == REFERENCE:
             continue
-        runs = [methods[i] for methods in replicates]
+        runs = [next(m for m in methods if m.key == method.key) for methods in replicates]
         entry = {}
         error = [_misclassification(m, labels) for m in runs]
         if base_error is not None and None not in error:
-            entry["misclassification/auroc"] = paired_difference(
+            entry["err/auroc"] = paired_difference(
                 error, base_error, n_test, seed=seed, weights=test_weights
             )
         entry[f"{ood_key}/auroc"] = paired_difference(
@@ -73,7 +74,7 @@ def compare_with_softmax(
         )
         for result in entry.values():
             result["verdict"] = judgement(result)
-        out[method.name] = entry
+        out[method.key] = entry
     return out
 
 
@@ -94,10 +95,10 @@ SAYS = {
 
 def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
     """A few sentences from the numbers: best signal, and weight dropout vs plain softmax."""
-    softmax_row = next(r for r in rows if r["method"] == REFERENCE)
-    key = "misclassification/auroc"
+    softmax_row = next(r for r in rows if r["key"] == REFERENCE)
+    key = "err/auroc"
     scored = [r for r in rows if r.get(key) is not None and np.isfinite(r[key])]
-    seeds = len(softmax_row.get("test/acc_seeds", [])) or 1
+    seeds = len(softmax_row.get("cls/acc_seeds", [])) or 1
     lines = []
     if softmax_row not in scored:
         lines.append(
@@ -112,16 +113,16 @@ def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
             + (f" (mean ± std over {seeds} seeds)" if seeds > 1 else "")
         )
         dropout_rows = [r for r in scored if r["family"] == "weight dropout"]
-        compared = [r for r in dropout_rows if key in comparisons.get(r["method"], {})]
+        compared = [r for r in dropout_rows if key in comparisons.get(r["key"], {})]
         if compared:
             top = max(compared, key=lambda r: r[key])
-            result = comparisons[top["method"]][key]
+            result = comparisons[top["key"]][key]
             lines.append(
                 f"{dataset}: post-training weight dropout, best variant {top['method']} at AUROC "
                 f"{seed_mean(top, key, '.1f', scale=100)}, {SAYS[result['verdict']]}: paired difference "
                 f"{interval_text(result)} (95%, {seeds} seed(s) x test images)"
             )
-            verdicts = {r["method"]: comparisons[r["method"]][key] for r in compared}
+            verdicts = {r["method"]: comparisons[r["key"]][key] for r in compared}
             ahead = [
                 f"{m} {interval_text(v)}" for m, v in verdicts.items() if v["verdict"] == "better"
             ]
@@ -131,8 +132,9 @@ def verdict(dataset: str, rows: list[dict], comparisons: dict) -> list[str]:
                 + (f" ({'; '.join(ahead)})" if ahead else "")
                 + f", {behind} are worse and {len(verdicts) - len(ahead) - behind} do not clearly differ"
             )
+        names = {r["key"]: r["method"] for r in rows}
         better = [
-            name for name, c in comparisons.items() if c.get(key, {}).get("verdict") == "better"
+            names[k] for k, c in comparisons.items() if c.get(key, {}).get("verdict") == "better"
         ]
         lines.append(
             f"{dataset}: methods that tell wrong answers apart better than max softmax (paired "

@@ -8,20 +8,23 @@ from mnistlab import plots
 from mnistlab.report.document import Section, Table, figures_of, fmt, num, seed_mean
 from mnistlab.studies.scoreboard.verdict import REFERENCE, interval_text
 from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.methods import ECE_BINS, MethodOutput
+from mnistlab.uncertainty.builtin_methods import is_builtin
+from mnistlab.uncertainty.method import VOTE_SHARES, MethodOutput
+from mnistlab.uncertainty.summary import ECE_BINS
 
-MAIN_FAMILIES_SHOWN = 7
+MAIN_FAMILIES_SHOWN = 8
 SYNTHETIC_OOD = ("ood/uniform", "ood/gaussian", "ood/inverted")
 
 
 def _shown(methods: list[MethodOutput]) -> list[MethodOutput]:
     """The methods drawn in the comparison figures: one per idea, to keep them readable."""
-    wanted = ["max softmax", "temperature", "last-layer Laplace"]
-    picked = [m for m in methods if any(m.name.startswith(w) for w in wanted)]
-    dropout = [m for m in methods if m.family == "weight dropout" and m.name.endswith("vote")]
-    if dropout:
-        picked.append(dropout[len(dropout) // 2])
-    picked += [m for m in methods if m.family in ("MC dropout", "deep ensemble")]
+    picked = [m for m in methods if m.key in ("msp", "temperature", "laplace")]
+    votes = [m for m in methods if m.family == "weight dropout" and m.kind == VOTE_SHARES]
+    if votes:
+        picked.append(votes[len(votes) // 2])
+    picked += [m for m in methods if m.key in ("mc-dropout", "ensemble")]
+    # Methods added to the registry (a plugin, a notebook) are drawn too, after these.
+    picked += [m for m in methods if not is_builtin(m.key)]
     return picked[:MAIN_FAMILIES_SHOWN]
 
 
@@ -58,7 +61,11 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
     fig, axes = plots.new_axes(len(shown), 1, width=3.4, height=3.0)
     for ax, m in zip(axes[0], shown, strict=True):
         error = m.probabilities["test"].argmax(axis=1) != labels
-        trust = 1.0 - m.score["test"] if m.name != "energy" else -m.score["test"]
+        score = m.score["test"]
+        # 1 - score where the score is a probability's complement; a score on another scale
+        # (energy, a max logit) is drawn as its negation
+        unit = score.min() >= 0.0 and score.max() <= 1.0
+        trust = 1.0 - score if unit else -score
         plots.confidence_histogram(
             trust[~error],
             trust[error],
@@ -76,6 +83,7 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
 
 
 def _paired(entry: dict, method: str, key: str) -> str:
+    """method: a method's key."""
     result = entry["comparisons"].get(method, {}).get(key)
     if result is None:
         return "(reference)" if method == REFERENCE else "n/a"
@@ -116,20 +124,20 @@ def sections(document: dict, folder) -> list[Section]:
             table.rows.append(
                 [
                     r["method"],
-                    seed_mean(r, "test/acc"),
-                    fmt(r["test/nll"], ".4f"),
-                    fmt(r["test/ece"], ".4f"),
-                    seed_mean(r, "misclassification/auroc", ".1f", scale=100),
-                    _paired(entry, r["method"], "misclassification/auroc"),
-                    fmt(100 * num(r.get("misclassification/fpr95")), ".1f"),
-                    fmt(r["test/aurc"], ".4f"),
+                    seed_mean(r, "cls/acc"),
+                    fmt(r["cal/nll"], ".4f"),
+                    fmt(r["cal/ece"], ".4f"),
+                    seed_mean(r, "err/auroc", ".1f", scale=100),
+                    _paired(entry, r["key"], "err/auroc"),
+                    fmt(100 * num(r.get("err/fpr95")), ".1f"),
+                    fmt(r["sc/aurc"], ".4f"),
                 ]
                 + [seed_mean(r, k, ".1f", scale=100) for k in ood]
-                + [_paired(entry, r["method"], f"{other_set}/auroc")]
+                + [_paired(entry, r["key"], f"{other_set}/auroc")]
             )
-            for key in ("test/acc", "test/ece", "misclassification/auroc", "test/aurc", *ood):
-                numbers[f"{dataset}/{r['method']}/{key}"] = r.get(key)
-                numbers[f"{dataset}/{r['method']}/{key}_std"] = r.get(f"{key}_std")
+            for key in ("cls/acc", "cal/ece", "err/auroc", "sc/aurc", *ood):
+                numbers[f"{dataset}/{r['key']}/{key}"] = r.get(key)
+                numbers[f"{dataset}/{r['key']}/{key}_std"] = r.get(f"{key}_std")
         for method, results in entry["comparisons"].items():
             for key, result in results.items():
                 numbers[f"{dataset}/{method}/{key}_minus_softmax"] = [
@@ -166,11 +174,11 @@ def console_table(datasets: dict) -> str:
         )
         lines.append(header)
         for r in entry["rows"]:
-            auroc = r.get("misclassification/auroc", float("nan")) or float("nan")
-            fpr = r.get("misclassification/fpr95", float("nan")) or float("nan")
+            auroc = num(r.get("err/auroc"))
+            fpr = num(r.get("err/fpr95"))
             lines.append(
-                f"  {r['method']:34s} {r['test/acc']:7.4f} {r['test/ece']:7.4f} {100 * auroc:6.1f} "
-                f"{100 * fpr:6.1f} {r['test/aurc']:7.4f} "
+                f"  {r['method']:34s} {r['cls/acc']:7.4f} {r['cal/ece']:7.4f} {100 * auroc:6.1f} "
+                f"{100 * fpr:6.1f} {r['sc/aurc']:7.4f} "
                 + " ".join(f"{100 * r[k]:8.1f}" for k in ood)
             )
     return "\n".join(lines)

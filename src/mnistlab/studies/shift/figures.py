@@ -7,13 +7,14 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.studies.shift.verdict import probability_methods
-from mnistlab.studies.shift.views import ANGLES_SHOWN, METRICS, short
+from mnistlab.studies.shift.views import ANGLES_SHOWN, METRICS
 
 AXIS = {"rotation": "rotation (degrees)", "translation": "translation (pixels, np.roll)"}
 
 
 def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -> None:
     names = probability_methods(methods)
+    short = {m.key: m.label or m.name for m in methods}.__getitem__
     for family in ("rotation", "translation"):
         keys = families[family]
         fig, axes = plots.new_axes(len(METRICS), 1, width=3.1, height=3.0)
@@ -56,7 +57,7 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
         f"mean over seeds); black mark: clean test images.",
     )
 
-    shown = [m for m in methods if m.name in (names[0], names[-1])]  # max softmax, the ensemble
+    shown = [m for m in methods if m.key in (names[0], names[-1])]  # max softmax, the ensemble
     angles = [a for a in ANGLES_SHOWN if a in levels["rotation"]]
     fig, axes = plots.new_axes(len(angles), len(shown), width=3.0, height=2.6)
     for row, method in zip(axes, shown, strict=True):
@@ -72,7 +73,7 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
                 bins=np.linspace(0, 1, 21) + 1e-9,
                 density=True,
                 ax=ax,
-                title=f"{short(method.name)}, {angle}°",
+                title=f"{short(method.key)}, {angle}°",
             )
     writer.figure(
         f"confidence-{dataset}",

@@ -19,25 +19,29 @@ from mnistlab.config import check_at_least
 from mnistlab.data.corruptions import CORRUPTIONS, corrupt
 from mnistlab.data.letters import letters
 from mnistlab.data.shifts import ROTATION_DEGREES, TRANSLATION_PIXELS, rotate, translate
-from mnistlab.studies.framework.context import StudyContext, get_models, test_set
-from mnistlab.studies.framework.method_outputs import MC_DROPOUT_RATE, method_outputs
+from mnistlab.studies.framework.context import StudyContext, test_set
+from mnistlab.studies.framework.method_study import (
+    MethodStudyOptions,
+    evaluate_replicate,
+    model_specs,
+    models_by_role,
+)
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
-from mnistlab.studies.scoreboard.study import ScoreboardOptions, model_specs
 from mnistlab.studies.scoreboard.verdict import compare_with_softmax
 from mnistlab.studies.shift import figures as shift_figures
 from mnistlab.studies.shift import views as shift_views
 from mnistlab.studies.shift.verdict import combined, dataset_verdicts
+from mnistlab.studies.shift.views import LETTERS_KEY
 from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.methods import ECE_BINS
+from mnistlab.uncertainty.summary import ECE_BINS, summarize
 
-LETTERS_KEY = "ood/letters"
 FAMILIES = ("rotation", "translation", "corruption")
 
 
 @dataclass(frozen=True)
-class ShiftOptions(ScoreboardOptions):
+class ShiftOptions(MethodStudyOptions):
     """The scoreboard's options (same methods, same models), plus the images per level."""
 
     images: int | None = option(
@@ -78,21 +82,6 @@ def shifted_sets(images: np.ndarray, n_letters: int, seed: int) -> dict:
     return sets
 
 
-def level_numbers(probabilities, score, labels, *, proper: bool) -> dict:
-    """One method on one shifted set: accuracy, ECE, Brier, NLL, misclassification AUROC."""
-    error = probabilities.argmax(axis=1) != labels
-    return {
-        "acc": float(np.mean(~error)),
-        "confidence": float(probabilities.max(axis=1).mean()),
-        "ece": metrics.expected_calibration_error(labels, probabilities, n_bins=ECE_BINS),
-        "brier": metrics.brier_score(labels, probabilities),
-        "nll": metrics.negative_log_likelihood(labels, probabilities) if proper else float("nan"),
-        "misclassification/auroc": (
-            metrics.auroc(error, score) if 0 < error.sum() < len(error) else float("nan")
-        ),
-    }
-
-
 def _letters_numbers(method) -> dict:
     test, ood = method.score["test"], method.score[LETTERS_KEY]
     is_ood = np.r_[np.zeros(len(test), bool), np.ones(len(ood), bool)]
@@ -100,6 +89,25 @@ def _letters_numbers(method) -> dict:
         "auroc": metrics.auroc(is_ood, np.r_[test, ood]),
         "confidence": float(method.probabilities[LETTERS_KEY].max(axis=1).mean()),
     }
+
+
+def numbers_over_seeds(outputs: list[list], labels, set_keys: list[str]) -> tuple[dict, dict]:
+    """({method key: {set: summary numbers}}, {method key: letters numbers}), each mean ± std
+    over the seed replicates (outputs[r]: replicate r's MethodOutputs)."""
+
+    def over_replicates(method_key: str, numbers_of) -> dict:
+        runs = [next(m for m in run if m.key == method_key) for run in outputs]
+        return over_seeds([numbers_of(m) for m in runs])
+
+    def on_set(key: str):
+        return lambda out: summarize(
+            labels, out.probabilities[key], out.score[key], proper=out.proper
+        )
+
+    keys = [k for k in set_keys if k != LETTERS_KEY]
+    numbers = {m.key: {k: over_replicates(m.key, on_set(k)) for k in keys} for m in outputs[0]}
+    letters = {m.key: over_replicates(m.key, _letters_numbers) for m in outputs[0]}
+    return numbers, letters
 
 
 def sizes(ctx: StudyContext, options: ShiftOptions, n_test: int) -> dict:
@@ -112,19 +120,16 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
     n_test = min(len(test_set(ctx, d)[1]) for d in datasets)
     size = sizes(ctx, options, n_test)
     recorded = {
-        "datasets": list(datasets),
+        **options.recorded(ctx),
         **size,
-        "p": list(options.p),
-        "validation_size": ctx.profile.validation_size,
-        "mc_dropout_rate": MC_DROPOUT_RATE,
         "ece_bins": ECE_BINS,
         "levels": family_levels(),
     }
     writer = StudyWriter(ctx, "shift", recorded, tuple(datasets))
     if (saved := writer.reusable()) is not None:
         return saved
-    trained = iter(get_models(ctx, model_specs(ctx, options)))
-    per_replicate = size["ensemble_size"] + 1
+    models = models_by_role(ctx, options)
+    methods = options.chosen(ctx)
     families = {f: [set_key(f, level) for level in v] for f, v in family_levels().items()}
     shifted_keys = {f: tuple(k for k in keys if k != "test") for f, keys in families.items()}
     results, verdicts = {}, {}
@@ -143,61 +148,38 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"shift: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
-            models = [next(trained) for _ in range(per_replicate)]
             replicates.append(
-                method_outputs(
+                evaluate_replicate(
                     ctx,
                     dataset,
-                    models,
+                    models[dataset, seed],
                     sets,
+                    methods,
                     seed=seed,
-                    p=options.p,
                     members=size["members"],
-                    ensemble_size=size["ensemble_size"],
-                )
+                )  # fmt: skip
             )
-        methods = [rep["methods"] for rep in replicates]
-        keys = [k for k in sets if k != LETTERS_KEY]
-        numbers = {
-            m.name: {
-                key: over_seeds(
-                    [
-                        level_numbers(
-                            run_methods[i].probabilities[key],
-                            run_methods[i].score[key],
-                            labels,
-                            proper=m.proper,
-                        )
-                        for run_methods in methods
-                    ]
-                )
-                for key in keys
-            }
-            for i, m in enumerate(methods[0])
-        }
-        letters_numbers = {
-            m.name: over_seeds([_letters_numbers(run_methods[i]) for run_methods in methods])
-            for i, m in enumerate(methods[0])
-        }
+        outputs = [rep["methods"] for rep in replicates]
+        numbers, letters_numbers = numbers_over_seeds(outputs, labels, list(sets))
         progress.say(f"shift: {dataset}, paired comparisons")
         letters_vs_softmax = compare_with_softmax(
-            methods, labels, LETTERS_KEY, n_boot=size["bootstrap"], seed=ctx.seed
+            outputs, labels, LETTERS_KEY, n_boot=size["bootstrap"], seed=ctx.seed
         )
         verdicts[dataset] = dataset_verdicts(
-            methods, labels, shifted_keys, n_boot=size["bootstrap"], seed=ctx.seed
+            outputs, labels, shifted_keys, n_boot=size["bootstrap"], seed=ctx.seed
         )
         shift_figures.figures(
-            writer, dataset, sets, labels, methods[0], numbers, families, family_levels()
+            writer, dataset, sets, labels, outputs[0], numbers, families, family_levels()
         )
         results[dataset] = {
             "images_per_level": len(labels),
             "letters": len(sets[LETTERS_KEY]),
             "sets": families,
-            "methods": [m.name for m in methods[0]],
+            "methods": [m.describe() for m in outputs[0]],
             "numbers": numbers,
             "letters_ood": letters_numbers,
             "letters_vs_softmax": {
-                name: entry[f"{LETTERS_KEY}/auroc"] for name, entry in letters_vs_softmax.items()
+                key: entry[f"{LETTERS_KEY}/auroc"] for key, entry in letters_vs_softmax.items()
             },
             **over_seeds([{"temperature": rep["temperature"]} for rep in replicates]),
             "verdicts": verdicts[dataset],

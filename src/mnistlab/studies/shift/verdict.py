@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.uncertainty.methods import MethodOutput
+from mnistlab.uncertainty.method import PROBABILITIES, MethodOutput
 from mnistlab.uncertainty.paired import (
     cached,
     paired_difference,
@@ -20,9 +20,8 @@ from mnistlab.uncertainty.paired import (
     weighted_mean,
 )
 
-REFERENCE, TEMPERATURE, ENSEMBLE = "max softmax", "temperature scaling", "deep ensemble"
+REFERENCE, TEMPERATURE, ENSEMBLE = "msp", "temperature", "ensemble"  # method keys
 CONTENDER_MARGIN = 0.10  # clean Brier more than 10% above max softmax's: no contender
-SCORE_ONLY = ("entropy", "margin", "energy")  # the same probabilities as max softmax
 
 STATEMENTS = {
     "calibration_degrades": (
@@ -54,18 +53,10 @@ CONTENDERS = (
 )
 
 
-def short(name: str) -> str:
-    """A method's name without its sizes, for labels, legends and narrow columns."""
-    name = name.removesuffix(" mean prob")
-    for family in ("MC dropout", "deep ensemble"):
-        if name.startswith(family):
-            return family
-    return name
-
-
 def probability_methods(methods: list[MethodOutput]) -> list[str]:
-    """Methods with probabilities of their own (calibration is about probabilities)."""
-    return [m.name for m in methods if m.proper and m.name not in SCORE_ONLY]
+    """The keys of the methods with probabilities of their own (calibration is about
+    probabilities; a score-only method has another method's, a vote share none)."""
+    return [m.key for m in methods if m.kind == PROBABILITIES]
 
 
 class ShiftedMetrics:
@@ -81,12 +72,12 @@ class ShiftedMetrics:
         onehot = np.eye(p.shape[1])[self.labels]
         return p.argmax(axis=1) == self.labels, p.max(axis=1), ((p - onehot) ** 2).sum(axis=1)
 
-    def __call__(self, name: str, keys: tuple[str, ...], metric: str) -> list:
-        memo_key = (name, keys, metric)
+    def __call__(self, method_key: str, keys: tuple[str, ...], metric: str) -> list:
+        memo_key = (method_key, keys, metric)
         if memo_key not in self._memo:
             per_seed = []
             for methods in self.replicates:
-                method = next(m for m in methods if m.name == name)
+                method = next(m for m in methods if m.key == method_key)
                 terms = [self._terms(method, k) for k in keys]
                 per_seed.append(cached(_mean_over_sets(terms, metric)))
             self._memo[memo_key] = per_seed
@@ -114,9 +105,9 @@ def _sign(result: dict) -> int:
     return 1 if result["low"] > 0 else -1 if result["high"] < 0 else 0
 
 
-def _signs_of(comparisons: dict, name: str) -> list[int]:
-    """The signs of the comparisons of method `name` (labels start with its short name)."""
-    return [r["sign"] for label, r in comparisons.items() if label.startswith(f"{short(name)} −")]
+def _signs_of(comparisons: dict, label: str) -> list[int]:
+    """The signs of the comparisons of the method labelled `label` (entries start with it)."""
+    return [r["sign"] for entry, r in comparisons.items() if entry.startswith(f"{label} −")]
 
 
 def _tally(signs: list[int], wanted: int) -> str:
@@ -141,7 +132,8 @@ def dataset_verdicts(
     metric = ShiftedMetrics(replicates, labels)
     weights = resample_weights(len(labels), n_boot, np.random.default_rng([seed, 31415]))
     names = probability_methods(replicates[0])
-    ensemble = next((n for n in names if n.startswith(ENSEMBLE)), None)
+    short = {m.key: m.label or m.name for m in replicates[0]}.__getitem__
+    ensemble = ENSEMBLE if ENSEMBLE in names else None
 
     def paired(a: list, b: list) -> dict:
         result = paired_difference(a, b, len(labels), seed=seed, weights=weights)
@@ -189,33 +181,40 @@ def dataset_verdicts(
         verdict = "not supported" if +1 in signs else _tally(signs, -1)
         statements["ensemble_best"] = {"verdict": verdict, "comparisons": versus}
 
-    temperature = {f"{TEMPERATURE} | {f}": r for f, r in rises[TEMPERATURE].items()}
-    statements["temperature_breaks"] = {
-        "verdict": _tally([r["sign"] for r in temperature.values()], +1),
-        "comparisons": {
-            **temperature,
-            f"{TEMPERATURE} − {REFERENCE} | clean ECE": compare(
-                TEMPERATURE, REFERENCE, ("test",), "ece"
-            ),
-        },
-    }
+    if TEMPERATURE in rises and REFERENCE in names:
+        temperature = {f"{short(TEMPERATURE)} | {f}": r for f, r in rises[TEMPERATURE].items()}
+        statements["temperature_breaks"] = {
+            "verdict": _tally([r["sign"] for r in temperature.values()], +1),
+            "comparisons": {
+                **temperature,
+                f"{short(TEMPERATURE)} − {short(REFERENCE)} | clean ECE": compare(
+                    TEMPERATURE, REFERENCE, ("test",), "ece"
+                ),
+            },
+        }
+    else:
+        statements["temperature_breaks"] = {
+            "verdict": "undetermined (temperature scaling or max softmax not evaluated)",
+            "comparisons": {},
+        }
 
-    dropout = [n for n in names if n.startswith("weight dropout")]
+    by_family = {m.key: m.family for m in replicates[0]}
+    dropout = [n for n in names if by_family[n] == "weight dropout"]
     versus_softmax, versus_ensemble, per_p = {}, {}, {}
     for name in dropout:
         if name in excluded:
             per_p[name] = "not supported (no contender: clearly worse on clean images)"
             continue
         for f, keys in families.items():
-            versus_softmax[f"{short(name)} − {REFERENCE} | {f}"] = compare(
+            versus_softmax[f"{short(name)} − {short(REFERENCE)} | {f}"] = compare(
                 name, REFERENCE, keys, "brier"
             )
             if ensemble is not None:
                 versus_ensemble[f"{short(name)} − {short(ensemble)} | {f}"] = compare(
                     name, ensemble, keys, "brier"
                 )
-        helps = _tally(_signs_of(versus_softmax, name), -1)
-        if helps == "supported" and +1 in _signs_of(versus_ensemble, name):
+        helps = _tally(_signs_of(versus_softmax, short(name)), -1)
+        if helps == "supported" and +1 in _signs_of(versus_ensemble, short(name)):
             helps = "mixed"  # better than one model, clearly short of the ensemble
         per_p[name] = helps
     found = set(per_p.values())

@@ -6,16 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.report.document import Section, Table, figures_of, seed_mean
+from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.scoreboard.verdict import interval_text
-from mnistlab.studies.shift.verdict import CONTENDERS, short
+from mnistlab.studies.shift.verdict import CONTENDERS
+from mnistlab.uncertainty.method import PROBABILITIES
 
 METRICS = (
-    ("acc", "accuracy"),
-    ("ece", "ECE"),
-    ("brier", "Brier score"),
-    ("nll", "NLL"),
-    ("misclassification/auroc", "misclassification AUROC"),
+    ("cls/acc", "accuracy"),
+    ("cal/ece", "ECE"),
+    ("cal/brier", "Brier score"),
+    ("cal/nll", "NLL"),
+    ("err/auroc", "misclassification AUROC"),
 )
 ANGLES_SHOWN = (0, 60, 90, 180)  # the levels the closing note asks for
 LETTERS_KEY = "ood/letters"
@@ -60,6 +62,7 @@ def _verdict_paragraphs(document: dict) -> list[str]:
                 text += f"; not: {'; '.join(others[:LISTED])}" + (
                     " …" if len(others) > LISTED else ""
                 )
+            short = labels_of(entry).__getitem__
             if "per_p" in verdict:
                 text += ". Against the deep ensemble: " + "; ".join(
                     _interval(label, c) for label, c in verdict["versus_ensemble"].items()
@@ -69,7 +72,7 @@ def _verdict_paragraphs(document: dict) -> list[str]:
                 )
             lines.append(text + ".")
     for dataset, entry in document["datasets"].items():
-        excluded = entry["verdicts"]["excluded"]
+        excluded, short = entry["verdicts"]["excluded"], labels_of(entry).__getitem__
         if excluded:
             brier = entry["verdicts"]["clean_brier_vs_softmax"]
             lines.append(
@@ -100,7 +103,7 @@ def sections(document: dict, folder) -> list[Section]:
     ]
     tables, numbers = [], {}
     for dataset, entry in document["datasets"].items():
-        names = probability_methods_from(entry)
+        names, short = probability_methods_from(entry), labels_of(entry).__getitem__
         rotation = dict(
             zip(document["options"]["levels"]["rotation"], entry["sets"]["rotation"], strict=True)
         )
@@ -113,11 +116,11 @@ def sections(document: dict, folder) -> list[Section]:
             cells = entry["numbers"][n]
             table.rows.append(
                 [short(n)]
-                + [seed_mean(cells[rotation[a]], "acc") for a in angles]
-                + [seed_mean(cells[rotation[a]], "ece") for a in angles]
+                + [seed_mean(cells[rotation[a]], "cls/acc") for a in angles]
+                + [seed_mean(cells[rotation[a]], "cal/ece") for a in angles]
             )
             for a in angles:
-                for metric in ("acc", "ece"):
+                for metric in ("cls/acc", "cal/ece"):
                     numbers[f"{dataset}/{n}/rotation/{a}/{metric}"] = cells[rotation[a]][metric]
         tables.append(table)
         means = Table(
@@ -135,7 +138,7 @@ def sections(document: dict, folder) -> list[Section]:
             row = [short(n)]
             for family in ("rotation", "translation", "corruption"):
                 keys = [k for k in entry["sets"][family] if k != "test"]
-                for metric in ("acc", "ece", "brier"):
+                for metric in ("cls/acc", "cal/ece", "cal/brier"):
                     row.append(seed_mean(family_mean(entry["numbers"][n], keys, metric), metric))
             means.rows.append(row)
         tables.append(means)
@@ -148,8 +151,8 @@ def sections(document: dict, folder) -> list[Section]:
         [],
     )
     first = next(iter(document["datasets"].values()))
-    for n in first["methods"]:
-        row = [n]
+    for n, method in {m["key"]: m for m in first["methods"]}.items():
+        row = [method["name"]]
         for dataset, entry in document["datasets"].items():
             row.append(seed_mean(entry["letters_ood"][n], "auroc", ".1f", scale=100))
             numbers[f"{dataset}/{n}/letters/auroc"] = entry["letters_ood"][n]["auroc"]
@@ -186,10 +189,11 @@ def summary_lines(results: dict, verdicts: dict, levels: dict) -> list[str]:
             + ", ".join(f"{a}°" for a in angles)
             + "; letters OOD AUROC"
         )
+        short = labels_of(entry).__getitem__
         for n in probability_methods_from(entry):
             cells = entry["numbers"][n]
-            acc = " ".join(f"{cells[rotation[a]]['acc']:.3f}" for a in angles)
-            ece = " ".join(f"{cells[rotation[a]]['ece']:.3f}" for a in angles)
+            acc = " ".join(f"{cells[rotation[a]]['cls/acc']:.3f}" for a in angles)
+            ece = " ".join(f"{cells[rotation[a]]['cal/ece']:.3f}" for a in angles)
             lines.append(
                 f"  {short(n):26s} {acc} / {ece} ; {100 * entry['letters_ood'][n]['auroc']:.1f}"
             )
@@ -199,9 +203,6 @@ def summary_lines(results: dict, verdicts: dict, levels: dict) -> list[str]:
 
 
 def probability_methods_from(entry: dict) -> list[str]:
-    """The methods with probabilities of their own, from saved results (shift_verdict's rule)."""
-    return [
-        n
-        for n in entry["methods"]
-        if n not in ("entropy", "margin", "energy") and not n.endswith(" vote")
-    ]
+    """The keys of the methods with probabilities of their own, from saved results (the rule
+    of verdict.probability_methods)."""
+    return keys_of_kind(entry, PROBABILITIES)

@@ -1,0 +1,197 @@
+"""What the studies that evaluate uncertainty methods share (scoreboard, shift, conformal): their
+options, the models they need by role, and one seed replicate's method outputs.
+
+Models are planned and handed over as a mapping keyed by (dataset, seed, role), so nothing
+counts models off a list: the base model, the model trained with dropout for MC dropout, and
+the deep ensemble of M (its first member is the base model). Only the roles the chosen methods
+need are trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
+from mnistlab.studies.framework.context import (
+    StudyContext,
+    get_models,
+    model_summary,
+    tutorial_spec,
+)
+from mnistlab.studies.framework.study import datasets_option, option
+from mnistlab.training import training_arrays
+from mnistlab.uncertainty import registry
+from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+from mnistlab.uncertainty.evaluation import Evaluation
+from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT
+
+
+def parse_keys(text: str) -> tuple[str, ...]:
+    """'msp,ensemble' -> ('msp', 'ensemble'); checked against the registry with the fractions."""
+    return tuple(k.strip() for k in str(text).split(",") if k.strip())
+
+
+@dataclass(frozen=True)
+class MethodStudyOptions:
+    datasets: tuple[str, ...] = datasets_option(("mnist", "fashion-mnist"))
+    members: int | None = option(
+        None, "weight/MC dropout members (default: 100; 10 with --quick)", type=int
+    )
+    ensemble_size: int | None = option(
+        None, "deep ensemble size M (default: 5; 2 with --quick)", type=int
+    )
+    p: tuple[float, ...] = option(
+        (0.01, 0.03, 0.2, 0.6),
+        "weight dropout fractions (default: 0.01,0.03,0.2,0.6)",
+        parse=parse_floats,
+    )
+    bootstrap: int | None = option(
+        None, "bootstrap resamples for intervals (default: 1000; 100 with --quick)", type=int
+    )
+    methods: tuple[str, ...] | None = option(
+        None,
+        "method keys to evaluate, e.g. msp,temperature,wdrop,ensemble (default: every registered "
+        "method; 'mnistlab methods' lists them)",
+        parse=parse_keys,
+        metavar="KEY,...",
+    )
+
+    def __post_init__(self):
+        object.__setattr__(self, "p", tuple(float(p) for p in self.p))
+        check_fraction(self.p)
+        check_at_least(self.members, 1, "--members", MAX_MEMBERS)
+        check_at_least(self.ensemble_size, 1, "--ensemble-size", 100)
+        check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
+        if self.methods is not None:
+            object.__setattr__(self, "methods", tuple(self.methods))
+            registry.check_keys(self.methods, self.p)
+
+    def resolved(self, ctx: StudyContext) -> dict:
+        """Every size, with the profile's where the user gave none."""
+        profile = ctx.profile
+        return {
+            "members": profile.members if self.members is None else self.members,
+            "ensemble_size": (
+                profile.ensemble_size if self.ensemble_size is None else self.ensemble_size
+            ),
+            "bootstrap": profile.bootstrap if self.bootstrap is None else self.bootstrap,
+        }
+
+    def chosen(self, ctx: StudyContext) -> list:
+        """The method instances this study evaluates, in the registry's order. A deep ensemble
+        of one model is the base model: it is left out."""
+        sizes = self.resolved(ctx)
+        names = {**sizes, "rate": MC_DROPOUT_RATE}
+        # max softmax is the reference every verdict compares with: always evaluated
+        keys = None if self.methods is None else ("msp", *self.methods)
+        methods = registry.selected(keys, names, self.p)
+        return [m for m in methods if ENSEMBLE not in m.roles or sizes["ensemble_size"] > 1]
+
+    def recorded(self, ctx: StudyContext) -> dict:
+        """What results.json records of these options (and what decides reuse)."""
+        return {
+            "datasets": list(self.datasets),
+            **self.resolved(ctx),
+            "p": list(self.p),
+            "methods": [m.describe() for m in self.chosen(ctx)],
+            "validation_size": ctx.profile.validation_size,
+            "mc_dropout_rate": MC_DROPOUT_RATE,
+        }
+
+
+def model_plan(ctx: StudyContext, options: MethodStudyOptions) -> dict:
+    """{(dataset, seed, role): RunSpec, or a list of them for ENSEMBLE}. Replicate r's base
+    model has seed SEED + r*M, its ensemble seeds SEED + r*M ... SEED + r*M + M-1 (disjoint,
+    so replicates are independent); its MC dropout model has the replicate's seed."""
+    size = options.resolved(ctx)["ensemble_size"]
+    roles = {role for m in options.chosen(ctx) for role in m.roles}
+    validation = {"validation_size": ctx.profile.validation_size}
+    plan = {}
+    for dataset in options.datasets:
+        for r, seed in enumerate(ctx.seed_list):
+            first = ctx.seed + r * size
+            plan[dataset, seed, BASE] = tutorial_spec(ctx, dataset, seed=first, **validation)
+            if ENSEMBLE in roles:
+                plan[dataset, seed, ENSEMBLE] = [
+                    tutorial_spec(ctx, dataset, seed=first + m, **validation) for m in range(size)
+                ]
+            if MC_DROPOUT in roles:
+                plan[dataset, seed, MC_DROPOUT] = tutorial_spec(
+                    ctx, dataset, seed=seed, dropout=MC_DROPOUT_RATE, **validation
+                )
+    return plan
+
+
+def model_specs(ctx: StudyContext, options: MethodStudyOptions) -> list:
+    """The plan's specs, each once, in plan order (what the report trains up front)."""
+    plan = model_plan(ctx, options)
+    specs = [s for value in plan.values() for s in (value if isinstance(value, list) else [value])]
+    return list(dict.fromkeys(specs))
+
+
+def models_by_role(ctx: StudyContext, options: MethodStudyOptions) -> dict:
+    """{(dataset, seed): {role: TrainedModel (a list for ENSEMBLE)}}, trained or loaded in one
+    parallel call."""
+    plan = model_plan(ctx, options)
+    specs = model_specs(ctx, options)
+    trained = dict(zip(specs, get_models(ctx, specs), strict=True))
+    out: dict = {}
+    for (dataset, seed, role), value in plan.items():
+        models = [trained[s] for s in value] if isinstance(value, list) else trained[value]
+        out.setdefault((dataset, seed), {})[role] = models
+    return out
+
+
+def evaluate_replicate(
+    ctx: StudyContext,
+    dataset: str,
+    models: dict,
+    sets: dict,
+    methods: list,
+    *,
+    seed: int,
+    members: int,
+    fit_size: int | None = None,
+) -> dict:
+    """Every method's outputs on every set of `sets` ({key: images (N, 28, 28)}) for one seed
+    replicate's models by role. Returns {"methods": [MethodOutput], "temperature",
+    "laplace_prior_precision", "validation_size", "models"}. What methods fit (the
+    temperature, Laplace's prior precision) is fitted on the validation split held out from
+    training (its first fit_size images when given: the conformal study calibrates on the
+    rest), never on these sets."""
+    base = models[BASE]
+    x_train, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
+    evaluation = Evaluation(
+        models,
+        sets,
+        validation=(x_val[:fit_size], y_val[:fit_size]),
+        train_images=x_train,
+        seed=seed,
+        members=members,
+        memory_budget=ctx.memory_budget,
+        label=f"{dataset}, seed {seed}",
+    )
+    outputs = evaluation.outputs(methods)
+    laplace = any(m.key == "laplace" for m in methods)
+    return {
+        "methods": outputs,
+        "temperature": evaluation.temperature(),
+        "laplace_prior_precision": evaluation.laplace().prior_precision_ if laplace else None,
+        "validation_size": len(evaluation.validation[1]),
+        "models": {
+            role: [model_summary(m) for m in value]
+            if isinstance(value, list)
+            else model_summary(value)
+            for role, value in models.items()
+        },
+    }
+
+
+def labels_of(entry: dict) -> dict:
+    """{key: label} of the methods a study's saved results list (entry["methods"])."""
+    return {m["key"]: m["label"] for m in entry["methods"]}
+
+
+def keys_of_kind(entry: dict, *kinds: str) -> list[str]:
+    """The keys of the saved methods of these kinds (registry.PROBABILITIES, ...), in order."""
+    return [m["key"] for m in entry["methods"] if m["kind"] in kinds]

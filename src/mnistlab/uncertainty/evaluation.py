@@ -1,0 +1,280 @@
+"""One seed replicate's evaluation: its trained models by role, the sets of images the methods
+run on, and what the methods share (the base model's logits, the temperature and Laplace
+posterior fitted on the held-out split, ensemble member summaries), each computed once.
+
+Method outputs are also kept for the whole process (OUTPUTS), keyed by the replicate's models,
+the method, what it was fitted on and the images themselves: the shift and conformal studies
+reuse what the scoreboard computed on the same models and images instead of running 100
+weight-dropout members again. Every built-in method's outputs on an image depend on nothing
+else in the batch, except MC dropout's (its per-image seeds follow the image's position),
+whose outputs are reused only at the same position.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+
+from mnistlab import flops, progress
+from mnistlab.models.networks import multiply_adds
+from mnistlab.models.predict import predict_logits, softmax
+from mnistlab.uncertainty.calibration import TemperatureScaler
+from mnistlab.uncertainty.laplace import LastLayerLaplace
+from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
+from mnistlab.uncertainty.members import MemberSummary
+from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, MethodOutput
+from mnistlab.uncertainty.weight_dropout import ensemble_logits
+
+
+def fingerprint(images: np.ndarray) -> str:
+    """The identity of a set of images: its shape and bytes (BLAKE2, ~1 GB/s)."""
+    images = np.ascontiguousarray(images, np.float32)
+    return f"{images.shape}:{hashlib.blake2b(images.data, digest_size=16).hexdigest()}"
+
+
+class OutputStore:
+    """Method outputs per (replicate, method, fit, image set), oldest dropped past max_bytes.
+    Entries hold a reference to their models, so a model's id is never reused while cached."""
+
+    def __init__(self, max_bytes: int = 2 << 30):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self.entries: OrderedDict = OrderedDict()
+        self.reused = self.computed = 0  # (method, set) pairs, for the studies' records
+
+    def get(self, key):
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return None if entry is None else entry[:2]
+
+    def put(self, key, probabilities, score, models) -> None:
+        size = probabilities.nbytes + np.asarray(score).nbytes
+        if key in self.entries:
+            self.bytes -= self.entries[key][3]
+        self.entries[key] = (probabilities, score, models, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(self.entries) > 1:
+            self.bytes -= self.entries.popitem(last=False)[1][3]
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = self.reused = self.computed = 0
+
+
+OUTPUTS = OutputStore()
+
+# Fitted curvatures by trained model: the curvature (every training image, then an
+# eigendecomposition) is most of Laplace's cost, and the studies share the base models.
+# About 20 MB each; the oldest go first.
+_CURVATURES: dict = {}
+MAX_CURVATURES = 8
+
+
+def penultimate_features(model, sets: dict) -> dict:
+    """What the output layer sees, for every set of images: the model up to its last layer, in
+    inference mode, run once over all sets stacked (one compiled predict, not one per set)."""
+    import keras
+
+    extractor = keras.Model(model.inputs, model.layers[-2].output)
+    names, stacked = list(sets), np.concatenate([np.asarray(v, np.float32) for v in sets.values()])
+    flops.add(flops.forward(multiply_adds(model), len(stacked)))  # about a full forward pass
+    features = np.asarray(extractor.predict(stacked, batch_size=4096, verbose=0))
+    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
+    return dict(zip(names, np.split(features, bounds), strict=True))
+
+
+class Evaluation:
+    """The methods' common inputs for one seed replicate.
+
+    models: {BASE: TrainedModel, MC_DROPOUT: TrainedModel, ENSEMBLE: [TrainedModel, ...]}
+    (those the chosen methods need; the ensemble's first member is the base model).
+    sets: {name: images (N, 28, 28)}; validation: (images, labels) held out from training,
+    what fitted methods may see; train_images: for Laplace's curvature; seed: the member
+    streams of weight and MC dropout; members: K."""
+
+    def __init__(
+        self,
+        models: dict,
+        sets: dict,
+        *,
+        validation: tuple,
+        train_images: np.ndarray,
+        seed: int,
+        members: int,
+        memory_budget: int,
+        label: str = "",
+        store: OutputStore = OUTPUTS,
+    ):
+        self.models, self.sets = models, sets
+        self.validation, self.train_images = validation, train_images
+        self.seed, self.members, self.memory_budget = seed, members, memory_budget
+        self.label, self.store = label, store
+        self._memo: dict = {}
+        self._root = self
+        self._offsets = dict(zip(sets, np.cumsum([0, *map(len, sets.values())]), strict=False))
+
+    # -- the inputs methods use -------------------------------------------------------------
+    def model(self, role: str = BASE):
+        """The keras model of a role (ENSEMBLE: the list of members' models)."""
+        trained = self.models[role]
+        return [m.model for m in trained] if role == ENSEMBLE else trained.model
+
+    def _once(self, key, compute, *, shared: bool = False):
+        """compute() once per view (or once per replicate when shared: fits, not outputs)."""
+        memo = self._root._memo if shared else self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def logits(self) -> dict:
+        """The base model's logits on every set."""
+        base = self.model(BASE)
+        return self._once(
+            "logits", lambda: {k: predict_logits(base, v) for k, v in self.sets.items()}
+        )
+
+    def probabilities(self) -> dict:
+        return self._once("softmax", lambda: {k: softmax(v) for k, v in self.logits().items()})
+
+    def temperature(self) -> float:
+        """T fitted by NLL on the held-out images (never on the evaluated sets)."""
+        x_val, y_val = self.validation
+
+        def fit():
+            return (
+                TemperatureScaler().fit(predict_logits(self.model(BASE), x_val), y_val).temperature_
+            )
+
+        return self._once("temperature", fit, shared=True)
+
+    def laplace(self) -> LastLayerLaplace:
+        """The last layer's Laplace posterior: curvature from the training images, prior
+        precision by NLL on the held-out images."""
+        return self._once("laplace", self._fit_laplace, shared=True)
+
+    def _fit_laplace(self) -> LastLayerLaplace:
+        model, (x_val, y_val) = self.model(BASE), self.validation
+        key = (id(model), len(self.train_images))
+        # (the leading spaces keep these keys apart from the evaluated sets)
+        features = penultimate_features(
+            model,
+            {" validation": x_val, **({} if key in _CURVATURES else {" train": self.train_images})},
+        )
+        if key not in _CURVATURES:
+            kernel, bias = model.layers[-1].get_weights()
+            while len(_CURVATURES) >= MAX_CURVATURES:
+                _CURVATURES.pop(next(iter(_CURVATURES)))
+            # The model is kept with its entry, so its id cannot be reused by another model.
+            _CURVATURES[key] = (model, LastLayerLaplace().fit(features[" train"], kernel, bias))
+        laplace = copy.copy(_CURVATURES[key][1])  # the prior is per fit; the curvature is shared
+        return laplace.fit_prior(features[" validation"], y_val)
+
+    def laplace_probabilities(self) -> dict:
+        laplace = self.laplace()
+        features = penultimate_features(self.model(BASE), self.sets)
+        return {k: laplace.predict_proba(v).astype(np.float32) for k, v in features.items()}
+
+    def _members(self, name: str, run) -> dict:
+        """An implicit or explicit ensemble over every set stacked together (one compiled
+        shape), streamed into a MemberSummary, split back per set."""
+        names, stacked = list(self.sets), np.concatenate(list(self.sets.values()))
+        bounds = np.cumsum([len(v) for v in self.sets.values()])[:-1]
+        with progress.task(f"{self.label}: {name}", self.members) as bar:
+            summary = run(stacked, bar)
+        return dict(zip(names, summary.split(bounds), strict=True))
+
+    def _run_options(self, n_images: int, bar) -> dict:
+        return {
+            "memory_budget": self.memory_budget,
+            "seed": self.seed,
+            "progress_task": bar,
+            "sink": MemberSummary(self.members, n_images),
+        }
+
+    def weight_dropout(self, p: float) -> dict:
+        """{set: MemberSummary} of K copies of the base model with a fraction p of weights zeroed."""
+
+        def run(stacked, bar):
+            return ensemble_logits(
+                self.model(BASE), stacked, p=p, members=self.members,
+                **self._run_options(len(stacked), bar),
+            )  # fmt: skip
+
+        return self._once(
+            ("weight dropout", p), lambda: self._members(f"weight dropout p={p:g}", run)
+        )
+
+    def mc_dropout(self) -> dict:
+        def run(stacked, bar):
+            return mc_dropout_logits(
+                self.model(MC_DROPOUT), stacked, passes=self.members,
+                **self._run_options(len(stacked), bar),
+            )  # fmt: skip
+
+        return self._once("mc dropout", lambda: self._members("MC dropout passes", run))
+
+    def deep_ensemble(self) -> dict:
+        members = self.model(ENSEMBLE)
+
+        def summaries():
+            return {
+                k: MemberSummary.from_logits(np.stack([predict_logits(m, v) for m in members]))
+                for k, v in self.sets.items()
+            }
+
+        return self._once("deep ensemble", summaries)
+
+    # -- outputs, computed once -------------------------------------------------------------
+    def _view(self, names: tuple[str, ...]) -> Evaluation:
+        """This evaluation on some of its sets: the fits are shared, the outputs are not."""
+        if names == tuple(self.sets):
+            return self
+        if ("view", names) not in self._memo:
+            view = copy.copy(self)
+            view.sets, view._memo = {k: self.sets[k] for k in names}, {}
+            self._memo[("view", names)] = view
+        return self._memo[("view", names)]
+
+    def _identity(self, method: Method) -> tuple:
+        roles = [BASE, *(r for r in method.roles if r != BASE)]
+        models = tuple(
+            id(m) for r in roles for m in (self.models[r] if r == ENSEMBLE else [self.models[r]])
+        )
+        fitted = fingerprint(self.validation[0]) if method.fits else None
+        return (models, self.seed, self.members, method.key, fitted)
+
+    def outputs(self, methods: list[Method]) -> list[MethodOutput]:
+        """Every method's outputs on every set; what is in the store is taken from it, the
+        rest is computed on the missing sets only (all sets for position-dependent methods)."""
+        prints = {k: fingerprint(v) for k, v in self.sets.items()}
+        results = []
+        for method in methods:
+            identity = self._identity(method)
+
+            def key(name, method=method, identity=identity):
+                where = int(self._offsets[name]) if method.position_dependent else None
+                return (identity, prints[name], where)
+
+            found = {name: self.store.get(key(name)) for name in self.sets}
+            missing = tuple(name for name, entry in found.items() if entry is None)
+            if missing and method.position_dependent:
+                missing = tuple(self.sets)
+            if missing:
+                probabilities, score = method.outputs(self._view(missing), method)
+                models = [self.models[r] for r in method.roles + (BASE,)]
+                for name in missing:
+                    found[name] = (np.asarray(probabilities[name]), np.asarray(score[name]))
+                    self.store.put(key(name), *found[name], models)
+            self.store.computed += len(missing)
+            self.store.reused += len(self.sets) - len(missing)
+            results.append(
+                MethodOutput.of(
+                    method,
+                    {name: found[name][0] for name in self.sets},
+                    {name: found[name][1] for name in self.sets},
+                )
+            )
+        return results

@@ -1,0 +1,138 @@
+"""What a method is (Method: one record of the registry, registry.py) and what it gives
+(MethodOutput: its probabilities and trust score on every input set, higher = less trust)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from mnistlab.errors import ConfigError
+
+# What a method's probabilities are. A "score" method reuses another method's probabilities
+# (entropy ranks max softmax's answers differently; its calibration is max softmax's).
+PROBABILITIES = "probabilities"  # a predictive distribution of its own
+VOTE_SHARES = "vote shares"  # the share of members voting for each class: no distribution
+SCORE = "score"
+KINDS = (PROBABILITIES, VOTE_SHARES, SCORE)
+
+# The trained models a method can ask for, per seed replicate.
+BASE, MC_DROPOUT, ENSEMBLE = "base", "mc_dropout", "ensemble"
+ROLES = (BASE, MC_DROPOUT, ENSEMBLE)
+
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.{}:_-]*$")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One uncertainty method.
+
+    key: stable identifier (lower case, digits, '-', '.'), used in results, --methods and code;
+    name: display name (tables, legends); may hold {p}, {members}, {ensemble_size}, {rate}.
+    outputs(evaluation, method) -> (probabilities, score): dicts keyed by the evaluation's set
+      names, probabilities (N, 10) and score (N,) with higher = less trust.
+    kind: PROBABILITIES, VOTE_SHARES or SCORE (see above).
+    family: the group the tables and verdicts use ("single model", "weight dropout", ...).
+    roles: the models it needs (BASE, MC_DROPOUT, ENSEMBLE); BASE is always trained.
+    fits: what it fits on the held-out validation split, in words ("" when nothing): its
+      outputs then depend on that split, and are shared only between evaluations fitted alike.
+    per_fraction: one instance per weight-dropout fraction p; key and name hold {p}.
+    label: a short name for legends and narrow columns (default: the name).
+    position_dependent: its per-image randomness is keyed by the image's position among the
+      evaluated sets (MC dropout): its outputs are reused only for the same layout.
+    """
+
+    key: str
+    name: str
+    outputs: Callable
+    kind: str = PROBABILITIES
+    family: str = "single model"
+    roles: tuple[str, ...] = (BASE,)
+    fits: str = ""
+    per_fraction: bool = False
+    label: str = ""
+    position_dependent: bool = False
+    p: float | None = None  # the fraction of a per_fraction instance
+    family_key: str = ""  # an instance's template prefix ('wdrop' for 'wdrop-0.2-vote')
+
+    def __post_init__(self):
+        if not KEY_PATTERN.match(self.key):
+            raise ConfigError(
+                f"method key {self.key!r} must be lower case letters, digits, '-', '.' or '_'"
+            )
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"method {self.key!r}: kind must be one of {KINDS}, got {self.kind!r}"
+            )
+        unknown = set(self.roles) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"method {self.key!r}: unknown roles {sorted(unknown)}; use {ROLES}")
+        if not callable(self.outputs):
+            raise ConfigError(f"method {self.key!r}: outputs must be a function")
+
+    @property
+    def proper(self) -> bool:
+        """Its probabilities form a predictive distribution of its own (NLL is meaningful)."""
+        return self.kind == PROBABILITIES
+
+    def instance(self, sizes: dict, p: float | None = None) -> Method:
+        """This method with its sizes (members, ensemble_size, rate) and fraction filled in."""
+        values = {**sizes, "p": p}
+        return replace(
+            self,
+            key=self.key.format(**values),
+            name=self.name.format(**values),
+            label=(self.label or self.name).format(**values),
+            p=p,
+            family_key=self.key.split("-{", 1)[0],
+        )
+
+    def describe(self) -> dict:
+        """What results.json records of it (views read methods back by these fields)."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "label": self.label or self.name,
+            "kind": self.kind,
+            "family": self.family,
+            "fits": self.fits,
+        }
+
+
+@dataclass
+class MethodOutput:
+    """A method's probabilities and scores on every input set ('test', 'ood/...')."""
+
+    key: str
+    name: str
+    family: str
+    probabilities: dict
+    score: dict
+    kind: str = PROBABILITIES
+    label: str = ""
+
+    @classmethod
+    def of(cls, method: Method, probabilities: dict, score: dict) -> MethodOutput:
+        return cls(
+            method.key,
+            method.name,
+            method.family,
+            probabilities,
+            score,
+            method.kind,
+            method.label or method.name,
+        )
+
+    @property
+    def proper(self) -> bool:
+        """The probabilities form a predictive distribution of the method's own."""
+        return self.kind == PROBABILITIES
+
+    def describe(self) -> dict:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "label": self.label or self.name,
+            "kind": self.kind,
+            "family": self.family,
+        }

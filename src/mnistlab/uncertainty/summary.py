@@ -1,0 +1,68 @@
+"""One result vocabulary for every study that evaluates methods: flat, namespaced keys.
+
+    cls/acc, cls/acc_ci, cls/confidence    classification (accuracy, its bootstrap interval,
+                                           mean top probability)
+    cal/ece, cal/nll, cal/brier            calibration (NLL: NaN unless a distribution)
+    err/auroc, err/aupr, err/fpr95         telling wrong answers apart (errors are positives)
+    sc/aurc                                selective classification: area under risk-coverage
+    ood/<set>/auroc, /aupr, /fpr95         telling <set> apart from the in-distribution images
+
+Detection metrics are NaN where undefined (no wrong answers, say): metrics.is_defined decides.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mnistlab.uncertainty import metrics
+
+ECE_BINS = 15
+
+
+def _detection(prefix: str, is_positive: np.ndarray, score: np.ndarray) -> dict:
+    if not metrics.is_defined(is_positive):
+        return {
+            f"{prefix}/auroc": math.nan,
+            f"{prefix}/aupr": math.nan,
+            f"{prefix}/fpr95": math.nan,
+        }
+    return {
+        f"{prefix}/auroc": metrics.auroc(is_positive, score),
+        f"{prefix}/aupr": metrics.average_precision(is_positive, score),
+        f"{prefix}/fpr95": metrics.fpr_at_tpr(is_positive, score),
+    }
+
+
+def summarize(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    score: np.ndarray,
+    *,
+    proper: bool = True,
+    ood_scores: dict | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    ece_bins: int = ECE_BINS,
+) -> dict:
+    """Every number of one method on one set of labelled images (keys: module docstring).
+
+    probabilities (N, C), score (N,) higher = less trust; proper: the probabilities are a
+    predictive distribution (else NLL is NaN); ood_scores: {"ood/<set>": scores of another set
+    of images}, each detected against `score`; n_boot > 0 adds cls/acc_ci (95%, seeded)."""
+    labels = np.asarray(labels)
+    error = probabilities.argmax(axis=1) != labels
+    row = {"cls/acc": metrics.accuracy(labels, probabilities.argmax(axis=1))}
+    if n_boot:
+        row["cls/acc_ci"] = metrics.bootstrap_mean_interval(~error, n_boot=n_boot, seed=seed)
+    row["cls/confidence"] = float(probabilities.max(axis=1).mean())
+    row["cal/ece"] = metrics.expected_calibration_error(labels, probabilities, n_bins=ece_bins)
+    row["cal/nll"] = metrics.negative_log_likelihood(labels, probabilities) if proper else math.nan
+    row["cal/brier"] = metrics.brier_score(labels, probabilities)
+    row.update(_detection("err", error, score))
+    row["sc/aurc"] = metrics.aurc(error, score)
+    for key, ood in (ood_scores or {}).items():
+        is_ood = np.r_[np.zeros(len(score), bool), np.ones(len(ood), bool)]
+        row.update(_detection(key, is_ood, np.r_[score, ood]))
+    return row
