@@ -143,3 +143,27 @@ def test_renaming_methods_changes_no_verdict_and_no_figure(tmp_path):
     assert drawn == ["msp", "temperature", "laplace", "wdrop-0.2-vote", "mc-dropout", "ensemble"]
     assert figures == ["reliability-mnist", "risk-coverage-mnist", "right-wrong-mnist"]
     assert "msp" not in comparisons and set(comparisons) >= {"ensemble", "wdrop-0.2-vote"}
+
+
+def test_outputs_are_shared_across_studies_and_change_no_number(synthetic_data, tmp_path):
+    """The conformal study reuses the scoreboard's outputs on the same models and test images
+    (weight dropout, MC dropout at the same positions, ...), and gives the numbers it gives
+    when it computes everything itself."""
+    import mnistlab
+    from mnistlab.uncertainty.evaluation import OUTPUTS
+
+    options = {"quick": True, "methods": ("wdrop", "ensemble"), "p": (0.2,), "images": 20}
+    OUTPUTS.clear()
+    scoreboard_options = {k: v for k, v in options.items() if k != "images"}
+    mnistlab.run_study("scoreboard", out=tmp_path / "a", **scoreboard_options)
+    computed = OUTPUTS.computed
+    shared = mnistlab.run_study("conformal", out=tmp_path / "a", **options)
+    assert OUTPUTS.reused > 0 and OUTPUTS.computed > computed
+    OUTPUTS.clear()
+    alone = mnistlab.run_study("conformal", out=tmp_path / "b", **options)
+    assert OUTPUTS.reused == 0
+    for dataset in ("mnist", "fashion-mnist"):
+        assert (
+            shared.results["datasets"][dataset]["numbers"]
+            == alone.results["datasets"][dataset]["numbers"]
+        )

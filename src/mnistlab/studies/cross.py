@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mnistlab import plots
@@ -53,9 +51,7 @@ def direction_numbers(in_conf, probabilities, labels) -> dict:
         "mean_conf_other_domain": float(out_conf.mean()),
         **right_wrong_stats(out_conf, correct),
         # Does its confidence tell its (label-index) right answers from its wrong ones?
-        "misclassification/auroc": (
-            metrics.auroc(~correct, -out_conf) if 0 < correct.sum() < len(correct) else math.nan
-        ),
+        "misclassification/auroc": (metrics.auroc_or_nan(~correct, -out_conf)),
     }
     for t in THRESHOLDS:
         entry[f"share_above_{t}"] = float(np.mean(out_conf > t))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +69,7 @@ def model_specs(ctx: StudyContext, options: DropoutOptions) -> list:
 
 def _auroc_of_errors(correct: np.ndarray, score: np.ndarray) -> float:
     """Misclassification AUROC (score: higher = less trust); NaN without both kinds of answer."""
-    return metrics.auroc(~correct, score) if 0 < correct.sum() < len(correct) else math.nan
+    return metrics.auroc_or_nan(~correct, score)
 
 
 def run(ctx: StudyContext, options: DropoutOptions) -> dict:

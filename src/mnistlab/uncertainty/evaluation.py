@@ -238,13 +238,17 @@ class Evaluation:
             self._memo[("view", names)] = view
         return self._memo[("view", names)]
 
-    def _identity(self, method: Method) -> tuple:
+    def _networks(self, method: Method) -> list:
+        """The keras models a method's outputs depend on (the base model's and its roles')."""
         roles = [BASE, *(r for r in method.roles if r != BASE)]
-        models = tuple(
-            id(m) for r in roles for m in (self.models[r] if r == ENSEMBLE else [self.models[r]])
-        )
+        return [m for r in roles for m in (self.model(r) if r == ENSEMBLE else [self.model(r)])]
+
+    def _identity(self, method: Method) -> tuple:
+        # The keras models themselves: the model cache hands every study the same objects
+        # (TrainedModel records are copied per call). Store entries keep them alive.
+        networks = tuple(id(m) for m in self._networks(method))
         fitted = fingerprint(self.validation[0]) if method.fits else None
-        return (models, self.seed, self.members, method.key, fitted)
+        return (networks, self.seed, self.members, method.key, fitted)
 
     def outputs(self, methods: list[Method]) -> list[MethodOutput]:
         """Every method's outputs on every set; what is in the store is taken from it, the
@@ -264,10 +268,10 @@ class Evaluation:
                 missing = tuple(self.sets)
             if missing:
                 probabilities, score = method.outputs(self._view(missing), method)
-                models = [self.models[r] for r in method.roles + (BASE,)]
+                networks = self._networks(method)
                 for name in missing:
                     found[name] = (np.asarray(probabilities[name]), np.asarray(score[name]))
-                    self.store.put(key(name), *found[name], models)
+                    self.store.put(key(name), *found[name], networks)
             self.store.computed += len(missing)
             self.store.reused += len(self.sets) - len(missing)
             results.append(

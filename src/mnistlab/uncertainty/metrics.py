@@ -112,6 +112,11 @@ def is_defined(is_positive) -> bool:
     return 0 < int(is_positive.sum()) < len(is_positive)
 
 
+def auroc_or_nan(is_positive, score) -> float:
+    """auroc, or NaN where it is undefined (is_defined: one class only)."""
+    return auroc(is_positive, score) if is_defined(is_positive) else float("nan")
+
+
 def _curve_at_thresholds(is_positive, score):
     """TP and FP counts when flagging score >= t, for each distinct t from high to low."""
     _, group = _groups(score)
