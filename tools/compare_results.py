@@ -35,8 +35,13 @@ def flatten(value, prefix="") -> dict:
         return out
     if isinstance(value, list):
         out = {}
+        # A table's rows by their first cell (a method, a variant), not their position: a
+        # table that gained a row still compares row by row.
+        by_name = prefix.endswith("/rows") and all(
+            isinstance(row, list) and row and isinstance(row[0], str) for row in value
+        )
         for i, item in enumerate(value):
-            out.update(flatten(item, f"{prefix}[{i}]"))
+            out.update(flatten(item, f"{prefix}[{item[0] if by_name else i}]"))
         return out
     return {prefix: value}
 
@@ -66,8 +71,8 @@ def method_keys(document) -> dict:
     return found
 
 
-# The old vocabulary -> the new one; the shift study's per-level numbers had bare names.
-METRIC_RENAMES = [
+# The old vocabulary -> the new one, where each old name was used.
+SCOREBOARD_RENAMES = [
     (r"(^|/)test/acc(?=_ci|_std|_seeds|$|\[)", r"\1cls/acc"),
     (r"(^|/)test/nll(?=_std|_seeds|$)", r"\1cal/nll"),
     (r"(^|/)test/brier(?=_std|_seeds|$)", r"\1cal/brier"),
@@ -75,22 +80,37 @@ METRIC_RENAMES = [
     (r"(^|/)test/aurc(?=_std|_seeds|$)", r"\1sc/aurc"),
     (r"(^|/)misclassification/aupr_error", r"\1err/aupr"),
     (r"(^|/)misclassification/", r"\1err/"),
-    (r"^(studies/shift/datasets/[^/]+/numbers/.+)/(acc|confidence)(?=_std|_seeds|$)", r"\1/cls/\2"),
-    (r"^(studies/shift/datasets/[^/]+/numbers/.+)/(ece|brier|nll)(?=_std|_seeds|$)", r"\1/cal/\2"),
-    (r"^(sections/shift/numbers/.+/rotation/\d+)/acc$", r"\1/cls/acc"),
-    (r"^(sections/shift/numbers/.+/rotation/\d+)/ece$", r"\1/cal/ece"),
-    (r"^(studies/conformal/datasets/[^/]+)/methods/", r"\1/numbers/"),
 ]
+SHIFT_NUMBER_RENAMES = [  # the per-level numbers had bare names
+    (r"/(acc|confidence)(?=_std|_seeds|$)", r"/cls/\1"),
+    (r"/(ece|brier|nll)(?=_std|_seeds|$)", r"/cal/\1"),
+    (r"/misclassification/", r"/err/"),
+]
+RENAMES = [  # (which keys, their renames): the first matching path decides
+    (re.compile(r"/models\["), []),  # a model's own summary kept its names
+    (re.compile(r"^studies/shift/datasets/[^/]+/numbers/"), SHIFT_NUMBER_RENAMES),
+    (re.compile(r"^sections/shift/numbers/.+/rotation/\d+/(acc|ece)$"), SHIFT_NUMBER_RENAMES),
+    (re.compile(r"^studies/conformal/datasets/[^/]+/methods/"), [(r"/methods/", "/numbers/")]),
+    (re.compile(r"^(studies|sections)/(scoreboard|shift|conformal)/"), SCOREBOARD_RENAMES),
+]
+# Method names were values in the shift study's method list and its "excluded" lists.
+NAME_VALUES = re.compile(r"^studies/shift/datasets/[^/]+/(methods|verdicts/excluded)\[\d+\]$")
+METHOD_STUDY = re.compile(r"^(studies|sections)/(scoreboard|shift|conformal)/")
 
 
 def renamed(old: dict, names: dict) -> dict:
     """OLD's flattened values with method names and metric names as the registry has them."""
     out = {}
     for key, value in old.items():
-        key = "/".join(names.get(part, part) for part in key.split("/"))
-        for pattern, replacement in METRIC_RENAMES:
-            key = re.sub(pattern, replacement, key)
-        out[key] = names.get(value, value) if isinstance(value, str) else value
+        if NAME_VALUES.match(key):
+            value = names.get(value, value)
+        if METHOD_STUDY.match(key):
+            rules = next((rules for where, rules in RENAMES if where.search(key)), [])
+            parts = key.split("/")
+            key = "/".join(names.get(part, part) for part in parts)
+            for pattern, replacement in rules:
+                key = re.sub(pattern, replacement, key)
+        out[key] = value
     return out
 
 

@@ -11,10 +11,11 @@ from mnistlab.models.predict import predict_proba
 from mnistlab.report.document import Section, Table, figures_of, seed_mean, seed_mean_first
 from mnistlab.studies.framework.context import (
     StudyContext,
-    get_models,
     model_summary,
+    plan_specs,
+    seed_plan,
     test_set,
-    tutorial_specs,
+    trained_models,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, datasets_option
@@ -52,7 +53,7 @@ class ConfidenceOptions:
 
 
 def model_specs(ctx: StudyContext, options: ConfidenceOptions) -> list:
-    return [spec for dataset in options.datasets for spec in tutorial_specs(ctx, dataset)]
+    return plan_specs(seed_plan(ctx, options.datasets))
 
 
 def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
@@ -62,11 +63,11 @@ def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
         return saved
     results, summary = {}, []
     fig, axes = plots.new_axes(2, len(datasets))
-    models = iter(get_models(ctx, model_specs(ctx, options)))
+    models = trained_models(ctx, seed_plan(ctx, datasets))
     for row, dataset in enumerate(datasets):
         images, labels = test_set(ctx, dataset)
         per_seed = []
-        for trained in [next(models) for _ in ctx.seed_list]:
+        for trained in [models[dataset, seed] for seed in ctx.seed_list]:
             probabilities = predict_proba(trained.model, images)
             confidence = probabilities.max(axis=1)
             correct = probabilities.argmax(axis=1) == labels

@@ -19,10 +19,11 @@ from mnistlab.report.document import (
 from mnistlab.studies.confidence import right_wrong_cells, right_wrong_stats
 from mnistlab.studies.framework.context import (
     StudyContext,
-    get_models,
     model_summary,
+    plan_specs,
+    seed_plan,
     test_set,
-    tutorial_specs,
+    trained_models,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import NoOptions, Study
@@ -37,7 +38,7 @@ DATASETS = ("fashion-mnist", "mnist")
 
 
 def model_specs(ctx: StudyContext, options: NoOptions) -> list:
-    return [spec for dataset in DATASETS for spec in tutorial_specs(ctx, dataset)]
+    return plan_specs(seed_plan(ctx, DATASETS))
 
 
 def direction_numbers(in_conf, probabilities, labels) -> dict:
@@ -67,12 +68,12 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
     tests = {name: test_set(ctx, name) for name in datasets}
     results, summary = {}, []
     fig, axes = plots.new_axes(3, 2, width=5.0)
-    models = iter(get_models(ctx, model_specs(ctx, options)))
+    models = trained_models(ctx, seed_plan(ctx, datasets))
     for row, source in enumerate(datasets):
         target = other(source)
         labels = tests[target][1]
         per_seed = []
-        for trained in [next(models) for _ in ctx.seed_list]:
+        for trained in [models[source, seed] for seed in ctx.seed_list]:
             in_conf = predict_proba(trained.model, tests[source][0]).max(axis=1)
             probabilities = predict_proba(trained.model, tests[target][0])
             per_seed.append(direction_numbers(in_conf, probabilities, labels))

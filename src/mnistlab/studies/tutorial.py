@@ -14,9 +14,10 @@ from mnistlab.config import ModelConfig
 from mnistlab.report.document import Section, figures_of, fmt, seed_mean
 from mnistlab.studies.framework.context import (
     StudyContext,
-    get_models,
     model_summary,
-    tutorial_specs,
+    plan_specs,
+    seed_plan,
+    trained_models,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, datasets_option
@@ -53,18 +54,18 @@ class TutorialOptions:
 
 
 def model_specs(ctx: StudyContext, options: TutorialOptions) -> list:
-    return [spec for dataset in options.datasets for spec in tutorial_specs(ctx, dataset)]
+    return plan_specs(seed_plan(ctx, options.datasets))
 
 
 def run(ctx: StudyContext, options: TutorialOptions) -> dict:
     writer = StudyWriter(ctx, "tutorial", {"datasets": list(options.datasets)}, options.datasets)
     if (saved := writer.reusable()) is not None:
         return saved
-    trained = iter(get_models(ctx, model_specs(ctx, options)))
+    trained = trained_models(ctx, seed_plan(ctx, options.datasets))
     results, summary = {}, []
     fig, axes = plots.new_axes(2, 1, width=4.6, height=3.4)
     for dataset in options.datasets:
-        models = [next(trained) for _ in ctx.seed_list]
+        models = [trained[dataset, seed] for seed in ctx.seed_list]
         model = models[0]  # --seed's own run: the exercise's numbers and curves
         history = model.meta["history"]
         numbers = over_seeds(

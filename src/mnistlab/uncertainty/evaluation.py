@@ -114,6 +114,7 @@ class Evaluation:
         self.label, self.store = label, store
         self._memo: dict = {}
         self._root = self
+        self.computed = self.reused = 0  # (method, set) pairs computed here / from the store
         self._offsets = dict(zip(sets, np.cumsum([0, *map(len, sets.values())]), strict=False))
 
     # -- the inputs methods use -------------------------------------------------------------
@@ -274,6 +275,8 @@ class Evaluation:
                     self.store.put(key(name), *found[name], networks)
             self.store.computed += len(missing)
             self.store.reused += len(self.sets) - len(missing)
+            self.computed += len(missing)
+            self.reused += len(self.sets) - len(missing)
             results.append(
                 MethodOutput.of(
                     method,

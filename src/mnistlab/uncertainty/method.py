@@ -72,8 +72,9 @@ class Method:
 
     @property
     def proper(self) -> bool:
-        """Its probabilities form a predictive distribution of its own (NLL is meaningful)."""
-        return self.kind == PROBABILITIES
+        """Its probabilities form a predictive distribution (its own, or, for a score, the
+        one it borrows): NLL is meaningful. Vote shares are not one."""
+        return self.kind != VOTE_SHARES
 
     def instance(self, sizes: dict, p: float | None = None) -> Method:
         """This method with its sizes (members, ensemble_size, rate) and fraction filled in."""
@@ -125,8 +126,8 @@ class MethodOutput:
 
     @property
     def proper(self) -> bool:
-        """The probabilities form a predictive distribution of the method's own."""
-        return self.kind == PROBABILITIES
+        """The probabilities form a predictive distribution (NLL is meaningful): see Method."""
+        return self.kind != VOTE_SHARES
 
     def describe(self) -> dict:
         return {

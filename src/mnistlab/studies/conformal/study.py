@@ -26,6 +26,7 @@ from mnistlab.studies.framework.method_study import (
     evaluate_replicate,
     model_specs,
     models_by_role,
+    outputs_shared,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
@@ -144,6 +145,7 @@ def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, si
             f"{e:g}": _abstention_numbers(method, labels, y_val[half:], e) for e in ERROR_TARGETS
         }
     return {
+        "outputs": out["outputs"],
         "numbers": {m.key: numbers[m.key] for m in out["methods"]},
         "methods": [m.describe() for m in out["methods"]],
         "calibration_size": len(y_val) - half,
@@ -175,7 +177,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     if (saved := writer.reusable()) is not None:
         return saved
     models = models_by_role(ctx, options)
-    results = {}
+    results, every_replicate = {}, []
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
         rng = np.random.default_rng([ctx.seed, 8])
@@ -196,6 +198,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
                     sizes=sizes,
                 )
             )
+        every_replicate += replicates
         results[dataset] = {
             "calibration_size": replicates[0]["calibration_size"],
             "fit_size": replicates[0]["fit_size"],
@@ -206,7 +209,8 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
         }
         conformal_views.figures(writer, dataset, results[dataset], options.alpha)
     summary = conformal_views.summary_lines(results, options.alpha)
-    return writer.finish({"datasets": results}, summary)
+    document = {"datasets": results, "method_outputs": outputs_shared(every_replicate)}
+    return writer.finish(document, summary)
 
 
 STUDY = Study(

@@ -160,6 +160,33 @@ def get_models(ctx: StudyContext, specs: list[RunSpec]) -> list[TrainedModel]:
     )
 
 
+def plan_specs(plan: dict) -> list[RunSpec]:
+    """The specs of a model plan ({key: RunSpec, or a list of them}), each once, in order."""
+    specs = [s for value in plan.values() for s in (value if isinstance(value, list) else [value])]
+    return list(dict.fromkeys(specs))
+
+
+def trained_models(ctx: StudyContext, plan: dict) -> dict:
+    """{key: TrainedModel, or a list of them} for a plan {key: RunSpec, or a list of them}:
+    models are found by what they are for (dataset, seed, role, ...), never counted off a
+    list. Everything not cached trains in one parallel call."""
+    specs = plan_specs(plan)
+    trained = dict(zip(specs, get_models(ctx, specs), strict=True))
+    return {
+        key: [trained[s] for s in value] if isinstance(value, list) else trained[value]
+        for key, value in plan.items()
+    }
+
+
+def seed_plan(ctx: StudyContext, datasets, **changes) -> dict:
+    """{(dataset, seed): the tutorial's spec (with changes)} for every seed of the context."""
+    return {
+        (dataset, spec.seed): spec
+        for dataset in datasets
+        for spec in tutorial_specs(ctx, dataset, **changes)
+    }
+
+
 def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """The test split (its first profile.test_size images under --quick)."""
     images, labels = load_split(dataset, "test", ctx.data_dir)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
 from mnistlab.studies.framework.context import (
     StudyContext,
-    get_models,
     model_summary,
+    plan_specs,
+    trained_models,
     tutorial_spec,
 )
 from mnistlab.studies.framework.study import datasets_option, option
@@ -124,20 +125,14 @@ def model_plan(ctx: StudyContext, options: MethodStudyOptions) -> dict:
 
 def model_specs(ctx: StudyContext, options: MethodStudyOptions) -> list:
     """The plan's specs, each once, in plan order (what the report trains up front)."""
-    plan = model_plan(ctx, options)
-    specs = [s for value in plan.values() for s in (value if isinstance(value, list) else [value])]
-    return list(dict.fromkeys(specs))
+    return plan_specs(model_plan(ctx, options))
 
 
 def models_by_role(ctx: StudyContext, options: MethodStudyOptions) -> dict:
     """{(dataset, seed): {role: TrainedModel (a list for ENSEMBLE)}}, trained or loaded in one
     parallel call."""
-    plan = model_plan(ctx, options)
-    specs = model_specs(ctx, options)
-    trained = dict(zip(specs, get_models(ctx, specs), strict=True))
     out: dict = {}
-    for (dataset, seed, role), value in plan.items():
-        models = [trained[s] for s in value] if isinstance(value, list) else trained[value]
+    for (dataset, seed, role), models in trained_models(ctx, model_plan(ctx, options)).items():
         out.setdefault((dataset, seed), {})[role] = models
     return out
 
@@ -178,6 +173,7 @@ def evaluate_replicate(
         "temperature": evaluation.temperature(),
         "laplace_prior_precision": evaluation.laplace().prior_precision_ if laplace else None,
         "validation_size": len(evaluation.validation[1]),
+        "outputs": {"computed": evaluation.computed, "reused": evaluation.reused},
         "models": {
             role: [model_summary(m) for m in value]
             if isinstance(value, list)
@@ -195,3 +191,9 @@ def labels_of(entry: dict) -> dict:
 def keys_of_kind(entry: dict, *kinds: str) -> list[str]:
     """The keys of the saved methods of these kinds (registry.PROBABILITIES, ...), in order."""
     return [m["key"] for m in entry["methods"] if m["kind"] in kinds]
+
+
+def outputs_shared(replicates: list[dict]) -> dict:
+    """How many (method, image set) outputs the replicates computed, and how many they took
+    from an earlier study's (the same models and images): what sharing saved."""
+    return {k: sum(rep["outputs"][k] for rep in replicates) for k in ("computed", "reused")}

@@ -17,6 +17,7 @@ from mnistlab.studies.framework.method_study import (
     evaluate_replicate,
     model_specs,
     models_by_role,
+    outputs_shared,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study
@@ -56,7 +57,7 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
     # All models of both data sets in one call (they train in parallel), loaded once.
     models = models_by_role(ctx, options)
     methods = options.chosen(ctx)
-    results, summary = {}, []
+    results, summary, every_replicate = {}, [], []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
         sets = {"test": images, **ood_sets(ctx, dataset, images, OOD_SIZE)}
@@ -71,6 +72,7 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
                 row(m, labels, n_boot=sizes["bootstrap"], seed=seed) for m in out["methods"]
             ]
             replicates.append(out)
+        every_replicate += replicates
         outputs = [rep["methods"] for rep in replicates]
         scoreboard_views.figures(writer, dataset, outputs[0], labels)  # the first seed's
         rows = [
@@ -98,7 +100,8 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
         results[dataset] = entry
         summary += entry["verdict"]
     table = scoreboard_views.console_table(results)
-    return writer.finish({"datasets": results}, [*summary, *table.splitlines()])
+    document = {"datasets": results, "method_outputs": outputs_shared(every_replicate)}
+    return writer.finish(document, [*summary, *table.splitlines()])
 
 
 def row(method, labels, *, n_boot: int, seed: int) -> dict:

@@ -25,6 +25,7 @@ from mnistlab.studies.framework.method_study import (
     evaluate_replicate,
     model_specs,
     models_by_role,
+    outputs_shared,
 )
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
@@ -132,7 +133,7 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
     methods = options.chosen(ctx)
     families = {f: [set_key(f, level) for level in v] for f, v in family_levels().items()}
     shifted_keys = {f: tuple(k for k in keys if k != "test") for f, keys in families.items()}
-    results, verdicts = {}, {}
+    results, verdicts, every_replicate = {}, {}, []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
         # A seeded sample of the test set: its first images are not representative (MNIST's
@@ -159,6 +160,7 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
                     members=size["members"],
                 )  # fmt: skip
             )
+        every_replicate += replicates
         outputs = [rep["methods"] for rep in replicates]
         numbers, letters_numbers = numbers_over_seeds(outputs, labels, list(sets))
         progress.say(f"shift: {dataset}, paired comparisons")
@@ -188,7 +190,12 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
     shift_figures.letters_gallery(writer, sets[LETTERS_KEY])
     summary_verdicts = combined(verdicts)
     summary = shift_views.summary_lines(results, summary_verdicts, family_levels())
-    return writer.finish({"datasets": results, "verdicts": summary_verdicts}, summary)
+    document = {
+        "datasets": results,
+        "verdicts": summary_verdicts,
+        "method_outputs": outputs_shared(every_replicate),
+    }
+    return writer.finish(document, summary)
 
 
 STUDY = Study(

@@ -15,9 +15,9 @@ from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
 from mnistlab.studies.framework.context import (
     StudyContext,
-    get_models,
     model_summary,
     test_set,
+    trained_models,
     tutorial_specs,
 )
 from mnistlab.studies.framework.replicates import over_seeds
@@ -67,10 +67,10 @@ def run(ctx: StudyContext, options: VariantsOptions) -> dict:
         return saved
     specs = _spec_groups(ctx, options, grid)
     # Every variant and seed in one call: what is not cached trains in parallel, one per core.
-    trained = iter(get_models(ctx, [spec for group in specs for spec in group]))
+    trained = trained_models(ctx, dict(enumerate(specs)))
     rows, correct = [], []
-    for variant, group in zip(grid, specs, strict=True):
-        models = [next(trained) for _ in group]
+    for i, variant in enumerate(grid):
+        models = trained[i]
         images, labels = test_set(ctx, variant.dataset)
         # Per test image, right or wrong: what the paired comparison with the tutorial resamples.
         correct.append([predict_proba(m.model, images).argmax(axis=1) == labels for m in models])
@@ -80,7 +80,7 @@ def run(ctx: StudyContext, options: VariantsOptions) -> dict:
                 "dataset": variant.dataset,
                 "variant": variant.name,
                 "describe": summaries[0]["describe"],
-                "seeds": [spec.seed for spec in group],
+                "seeds": [spec.seed for spec in specs[i]],
                 **over_seeds(
                     [
                         {k: m[k] for k in ("train/acc", "test/acc", "seconds_per_epoch")}
