@@ -187,6 +187,8 @@ def run_study(
 
     >>> r = mnistlab.run_study("cross", quick=True)
     >>> r.results["directions"]["mnist->fashion-mnist"]["acc"]  # doctest: +SKIP
+    >>> s = mnistlab.run_study("scoreboard", quick=True, methods=("temperature", "ensemble"))
+    >>> [row["key"] for row in s.results["datasets"]["mnist"]["rows"]]  # doctest: +SKIP
     """
     from mnistlab.studies.registry import get
 

@@ -90,14 +90,7 @@ class Method:
 
     def describe(self) -> dict:
         """What results.json records of it (views read methods back by these fields)."""
-        return {
-            "key": self.key,
-            "name": self.name,
-            "label": self.label or self.name,
-            "kind": self.kind,
-            "family": self.family,
-            "fits": self.fits,
-        }
+        return {**_described(self), "fits": self.fits}
 
 
 @dataclass
@@ -130,10 +123,15 @@ class MethodOutput:
         return self.kind != VOTE_SHARES
 
     def describe(self) -> dict:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "label": self.label or self.name,
-            "kind": self.kind,
-            "family": self.family,
-        }
+        return _described(self)
+
+
+def _described(method) -> dict:
+    """What a Method and its MethodOutput both record of the method."""
+    return {
+        "key": method.key,
+        "name": method.name,
+        "label": method.label or method.name,
+        "kind": method.kind,
+        "family": method.family,
+    }
