@@ -77,7 +77,7 @@ def check_memory_budget(mib, name: str = "--memory-budget") -> None:
 class ModelConfig:
     """The network. The tutorial model is the default: Flatten -> Dense(128, relu) -> Dense(10).
 
-    arch: "mlp" (the tutorial's), "cnn" (a small CNN) or "lenet5" (see models.py); the dense
+    arch: "mlp" (the tutorial's), "cnn" (a small CNN) or "lenet5" (see models/networks.py); the dense
     hidden layers follow the convolutions, and default to the architecture's own
     (DEFAULT_HIDDEN) when hidden_units is None.
     """

@@ -1,4 +1,4 @@
-"""Getting the data: verified IDX reading, download, loading (what the data sets are: datasets.py)."""
+"""Getting the data: verified IDX reading, download, loading (what the data sets are: catalog.py)."""
 
 from mnistlab.data.catalog import (
     DATASETS,

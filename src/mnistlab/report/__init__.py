@@ -1,2 +1,2 @@
-"""The lab report: a document model and its renderers (which know no study), and the pipeline
-that trains what the studies need, runs them and writes the report."""
+"""The lab report's document model and its renderers: they know no study and no method (the
+pipeline that trains, runs the studies and writes the report is mnistlab/pipeline.py)."""

@@ -22,7 +22,7 @@ def _split_at_first_dropout(model):
     which give the same output in every pass, and the rest, sharing the model's weights.
     (None, model) for a model without convolutions: its passes are cheap as they are.
 
-    With dropout only in the dense head (how models.py builds the CNNs), K passes then cost
+    With dropout only in the dense head (how models/networks.py builds the CNNs), K passes then cost
     one trunk pass plus K head passes: LeNet-5's passes were ~136 us per image each."""
     import keras
 

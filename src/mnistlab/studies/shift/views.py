@@ -1,5 +1,5 @@
 """What the shift study says: its report section (tables, verdicts) and its console lines.
-The figures are drawn in shift_figures.py."""
+The figures are drawn in figures.py."""
 
 from __future__ import annotations
 
