@@ -94,6 +94,14 @@ def test_an_unknown_method_key_is_one_line_listing_the_known_ones(synthetic_data
         registry.register_method(registry.registered()[0])
 
 
+def test_methods_as_text_in_the_api_are_keys_not_letters():
+    from mnistlab.studies.framework.method_study import MethodStudyOptions
+
+    assert MethodStudyOptions(methods="msp, wdrop").methods == ("msp", "wdrop")
+    with pytest.raises(ConfigError, match="'nope'"):
+        MethodStudyOptions(methods=("nope",))
+
+
 def test_a_family_key_selects_every_fraction():
     sizes = {"members": 3, "ensemble_size": 2, "rate": 0.2}
     keys = [m.key for m in registry.selected(("msp", "wdrop"), sizes, (0.1, 0.5))]

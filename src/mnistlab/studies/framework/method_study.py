@@ -64,7 +64,9 @@ class MethodStudyOptions:
         check_at_least(self.ensemble_size, 1, "--ensemble-size", 100)
         check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
         if self.methods is not None:
-            object.__setattr__(self, "methods", tuple(self.methods))
+            keys = self.methods
+            keys = parse_keys(keys) if isinstance(keys, str) else tuple(keys)  # "msp,ensemble"
+            object.__setattr__(self, "methods", keys)
             registry.check_keys(self.methods, self.p)
 
     def resolved(self, ctx: StudyContext) -> dict:
