@@ -119,10 +119,10 @@ def test_dropout_study_with_100_members_is_unchanged(synthetic_data, tmp_path):
         majority = want["counts"].argmax(axis=1)
         share = want["counts"].max(axis=1) / 100
         correct = majority == labels
-        assert row["vote/acc"] == float(correct.mean())
-        assert row["member/acc_mean"] == float(want["member_accuracy"].mean())
-        assert row["member/acc_spread"] == float(want["member_accuracy"].std())
-        assert row["mean_probability/acc"] == float((want["mean"].argmax(1) == labels).mean())
+        assert row["vote/cls/acc"] == float(correct.mean())
+        assert row["member/cls/acc_mean"] == float(want["member_accuracy"].mean())
+        assert row["member/cls/acc_spread"] == float(want["member_accuracy"].std())
+        assert row["mean/cls/acc"] == float((want["mean"].argmax(1) == labels).mean())
         stats = json.loads(json.dumps(right_wrong_stats(share, correct), allow_nan=True))
         for key, value in stats.items():
             assert row[key] == (None if value != value else value), key

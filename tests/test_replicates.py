@@ -35,11 +35,11 @@ def _dropout(member, vote, auroc, std=0.001):
             [
                 {
                     "p": p,
-                    "member/acc_mean": m + d,
-                    "vote/acc": v + d,
-                    "vote/misclassification_auroc": a + d,
-                    "original/acc": 0.88,
-                    "original/misclassification_auroc": 0.85,
+                    "member/cls/acc_mean": m + d,
+                    "vote/cls/acc": v + d,
+                    "vote/err/auroc": a + d,
+                    "original/cls/acc": 0.88,
+                    "original/err/auroc": 0.85,
                 }
                 for d in (-std, std)
             ]
@@ -77,10 +77,10 @@ def test_claim_knows_wrong_verdicts(auroc, verdict):
 
 def _cross(acc, conf_right, auroc):
     entry = {
-        "acc": acc,
+        "cls/acc": acc,
         "mean_conf_right": conf_right,
         "mean_conf_wrong": 0.8,
-        "misclassification/auroc": auroc,
+        "err/auroc": auroc,
         "share_above_0.9": 0.6,
     }
     return {"directions": {"fashion-mnist->mnist": entry, "mnist->fashion-mnist": dict(entry)}}
@@ -95,7 +95,10 @@ def _cross(acc, conf_right, auroc):
     ],
 )
 def test_claim_wrong_data_verdicts(acc, conf_right, auroc, verdict):
-    assert claims.claim_wrong_data(_cross(acc, conf_right, auroc))["verdict"] == verdict
+    result = claims.claim_wrong_data(_cross(acc, conf_right, auroc))
+    assert result["verdict"] == verdict
+    # the evidence quotes the numbers it rests on (a renamed key would show "n/a")
+    assert f"accuracy {acc:.4f}" in result["evidence"] and "n/a" not in result["evidence"]
 
 
 @pytest.mark.parametrize(
@@ -114,5 +117,5 @@ def test_claim_with_undefined_numbers_is_undetermined():
     """On a tiny run with no wrong answers the AUROC is undefined (null in results.json)."""
     data = _dropout((0.8,) * 3, (0.8,) * 3, (0.8, 0.8, 0.8))
     for row in data["rows"]:
-        row["vote/misclassification_auroc"] = None
+        row["vote/err/auroc"] = None
     assert claims.claim_knows_wrong(data)["verdict"].startswith("undetermined")

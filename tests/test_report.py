@@ -134,17 +134,18 @@ def test_report_numbers_equal_results_json(quick_report):
     )
     first = studies["dropout"]["rows"][0]
     assert (
-        results["sections"]["dropout"]["numbers"][f"p={first['p']:g}/vote/acc"] == first["vote/acc"]
+        results["sections"]["dropout"]["numbers"][f"p={first['p']:g}/vote/cls/acc"]
+        == first["vote/cls/acc"]
     )
-    assert f"{first['vote/acc']:.4f}" in markdown
+    assert f"{first['vote/cls/acc']:.4f}" in markdown
 
 
 def test_conclusions_follow_the_numbers(quick_report):
     results = json.loads((quick_report / "results.json").read_text())
     rows = results["studies"]["dropout"]["rows"]
-    best = max(rows, key=lambda r: r["vote/acc"])
+    best = max(rows, key=lambda r: r["vote/cls/acc"])
     text = " ".join(results["sections"]["dropout"]["text"])
-    change = best["vote/acc"] - best["original/acc"]
+    change = best["vote/cls/acc"] - best["original/cls/acc"]
     expected = "above" if change > 0.0005 else "below" if change < -0.0005 else "the same as"
     assert f"at p={best['p']:g}) is" in text and expected in text
 

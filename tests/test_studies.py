@@ -142,7 +142,7 @@ def test_dropout(synthetic_data, tmp_path, capsys):
     assert code == 0
     document = _results(out, "dropout")
     zero, half = document["rows"]
-    assert zero["vote/acc"] == zero["original/acc"] and zero["mean_conf_right"] == 1.0
+    assert zero["vote/cls/acc"] == zero["original/cls/acc"] and zero["mean_conf_right"] == 1.0
     assert half["share_unanimous"] <= 1.0 and half["n_right"] + half["n_wrong"] == 200
     _assert_figures(out, "dropout", document)
     assert "p=0.5" in capsys.readouterr().out

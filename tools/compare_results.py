@@ -86,7 +86,20 @@ SHIFT_NUMBER_RENAMES = [  # the per-level numbers had bare names
     (r"/(ece|brier|nll)(?=_std|_seeds|$)", r"/cal/\1"),
     (r"/misclassification/", r"/err/"),
 ]
+CROSS_RENAMES = [  # the exercise's cross-dataset study
+    (r"/acc(?=_std|_seeds|$)", "/cls/acc"),
+    (r"/mean_conf_other_domain(?=_std|_seeds|$)", "/cls/confidence"),
+    (r"/mean_conf_in_domain(?=_std|_seeds|$)", "/in_domain/cls/confidence"),
+    (r"/misclassification/", "/err/"),
+]
+DROPOUT_RENAMES = [  # the exercise's weight-dropout study, per predictor
+    (r"/(original|vote)/misclassification_auroc", r"/\1/err/auroc"),
+    (r"/(original|vote|member)/acc", r"/\1/cls/acc"),
+    (r"/mean_probability/acc", "/mean/cls/acc"),
+]
 RENAMES = [  # (which keys, their renames): the first matching path decides
+    (re.compile(r"^(studies|sections)/cross/"), CROSS_RENAMES),
+    (re.compile(r"^(studies|sections)/dropout/"), DROPOUT_RENAMES),
     (re.compile(r"/models\["), []),  # a model's own summary kept its names
     (re.compile(r"^studies/shift/datasets/[^/]+/numbers/"), SHIFT_NUMBER_RENAMES),
     (re.compile(r"^sections/shift/numbers/.+/rotation/\d+/(acc|ece)$"), SHIFT_NUMBER_RENAMES),
@@ -95,7 +108,7 @@ RENAMES = [  # (which keys, their renames): the first matching path decides
 ]
 # Method names were values in the shift study's method list and its "excluded" lists.
 NAME_VALUES = re.compile(r"^studies/shift/datasets/[^/]+/(methods|verdicts/excluded)\[\d+\]$")
-METHOD_STUDY = re.compile(r"^(studies|sections)/(scoreboard|shift|conformal)/")
+METHOD_STUDY = re.compile(r"^(studies|sections)/(scoreboard|shift|conformal|cross|dropout)/")
 
 
 def renamed(old: dict, names: dict) -> dict:

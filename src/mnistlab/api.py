@@ -186,7 +186,7 @@ def run_study(
     network every model of the study is ("mlp", the tutorial's; "cnn"; "lenet5").
 
     >>> r = mnistlab.run_study("cross", quick=True)
-    >>> r.results["directions"]["mnist->fashion-mnist"]["acc"]  # doctest: +SKIP
+    >>> r.results["directions"]["mnist->fashion-mnist"]["cls/acc"]  # doctest: +SKIP
     >>> s = mnistlab.run_study("scoreboard", quick=True, methods=("temperature", "ensemble"))
     >>> [row["key"] for row in s.results["datasets"]["mnist"]["rows"]]  # doctest: +SKIP
     """

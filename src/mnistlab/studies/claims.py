@@ -55,8 +55,8 @@ def _path(rows: list[dict], key: str, spec: str, scale: float = 1.0) -> str:
 
 def claim_accuracy(dropout_results: dict) -> dict:
     rows = dropout_results["rows"]
-    member_ok = _falls_steadily(_trend(rows, "member/acc_mean"))
-    vote_ok = _falls_steadily(_trend(rows, "vote/acc"))
+    member_ok = _falls_steadily(_trend(rows, "member/cls/acc_mean"))
+    vote_ok = _falls_steadily(_trend(rows, "vote/cls/acc"))
     verdict = (
         "supported"
         if member_ok and vote_ok
@@ -65,9 +65,9 @@ def claim_accuracy(dropout_results: dict) -> dict:
         else "not supported"
     )
     evidence = (
-        f"single perturbed copies: {_path(rows, 'member/acc_mean', '.4f')}; majority vote of "
-        f"{dropout_results['options']['members']}: {_path(rows, 'vote/acc', '.4f')}; original model "
-        f"{seed_mean(rows[0], 'original/acc')}. Single copies "
+        f"single perturbed copies: {_path(rows, 'member/cls/acc_mean', '.4f')}; majority vote of "
+        f"{dropout_results['options']['members']}: {_path(rows, 'vote/cls/acc', '.4f')}; original model "
+        f"{seed_mean(rows[0], 'original/cls/acc')}. Single copies "
         f"{'lose accuracy at every step' if member_ok else 'do not lose accuracy steadily'}; the vote "
         f"{'loses accuracy steadily too' if vote_ok else 'does not (it holds up where single copies fail)'}."
     )
@@ -85,7 +85,7 @@ def claim_accuracy(dropout_results: dict) -> dict:
 
 def claim_knows_wrong(dropout_results: dict) -> dict:
     rows = dropout_results["rows"]
-    key = "vote/misclassification_auroc"
+    key = "vote/err/auroc"
     trend = _trend(rows, key)
     verdict = (
         "supported"
@@ -100,7 +100,7 @@ def claim_knows_wrong(dropout_results: dict) -> dict:
     evidence = (
         f"misclassification AUROC of the vote share (how well it ranks wrong answers below right "
         f"ones, %): {_path(rows, key, '.1f', 100)}; highest at p={fmt(best['p'], 'g')}. The plain softmax "
-        f"of the same model: {seed_mean(rows[0], 'original/misclassification_auroc', '.1f', scale=100)}."
+        f"of the same model: {seed_mean(rows[0], 'original/err/auroc', '.1f', scale=100)}."
     )
     return {
         "id": "b",
@@ -116,14 +116,14 @@ def claim_knows_wrong(dropout_results: dict) -> dict:
 def claim_wrong_data(cross_results: dict) -> dict:
     parts, checks = [], []
     for key, e in cross_results["directions"].items():
-        few = num(e["acc"]) < FEW_RIGHT
+        few = num(e["cls/acc"]) < FEW_RIGHT
         sure = num(e["mean_conf_right"]) >= VERY_SURE
-        knows = num(e["misclassification/auroc"]) >= KNOWS_MISTAKES
+        knows = num(e["err/auroc"]) >= KNOWS_MISTAKES
         checks.append((few, sure, knows))
         parts.append(
-            f"{key}: accuracy {seed_mean(e, 'acc')}; right answers' mean confidence "
+            f"{key}: accuracy {seed_mean(e, 'cls/acc')}; right answers' mean confidence "
             f"{seed_mean(e, 'mean_conf_right', '.3f')}, wrong answers' {seed_mean(e, 'mean_conf_wrong', '.3f')}; "
-            f"confidence tells right from wrong with AUROC {seed_mean(e, 'misclassification/auroc', '.1f', scale=100)}%"
+            f"confidence tells right from wrong with AUROC {seed_mean(e, 'err/auroc', '.1f', scale=100)}%"
         )
     held = [all(c[i] for c in checks) for i in range(3)]
     verdict = "supported" if all(held) else "not supported" if not any(held) else "mixed"

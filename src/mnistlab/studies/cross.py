@@ -47,12 +47,12 @@ def direction_numbers(in_conf, probabilities, labels) -> dict:
     predicted, out_conf = probabilities.argmax(axis=1), probabilities.max(axis=1)
     correct = predicted == labels
     entry = {
-        "acc": float(correct.mean()),
-        "mean_conf_in_domain": float(in_conf.mean()),
-        "mean_conf_other_domain": float(out_conf.mean()),
+        "cls/acc": float(correct.mean()),
+        "in_domain/cls/confidence": float(in_conf.mean()),
+        "cls/confidence": float(out_conf.mean()),
         **right_wrong_stats(out_conf, correct),
         # Does its confidence tell its (label-index) right answers from its wrong ones?
-        "misclassification/auroc": (metrics.auroc_or_nan(~correct, -out_conf)),
+        "err/auroc": (metrics.auroc_or_nan(~correct, -out_conf)),
     }
     for t in THRESHOLDS:
         entry[f"share_above_{t}"] = float(np.mean(out_conf > t))
@@ -90,9 +90,9 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
         entry = results[f"{source}->{target}"] = {**over_seeds(per_seed), **first}
         names = info(source).class_names
         summary.append(
-            f"{source} model on {target}: accuracy {seed_mean(entry, 'acc')} (label index vs label "
-            f"index, chance 0.1); mean confidence {seed_mean(entry, 'mean_conf_other_domain', '.3f')} vs "
-            f"{seed_mean(entry, 'mean_conf_in_domain', '.3f')} in domain; "
+            f"{source} model on {target}: accuracy {seed_mean(entry, 'cls/acc')} (label index vs label "
+            f"index, chance 0.1); mean confidence {seed_mean(entry, 'cls/confidence', '.3f')} vs "
+            f"{seed_mean(entry, 'in_domain/cls/confidence', '.3f')} in domain; "
             f"{seed_mean(entry, 'share_above_0.9', '.1f', scale=100)}% above 0.9; right answers "
             f"{seed_mean(entry, 'mean_conf_right', '.3f')} vs wrong {seed_mean(entry, 'mean_conf_wrong', '.3f')}; "
             f"{100 * entry['most_common_share']:.0f}% sent to '{names[entry['most_common_class']]}'"
@@ -164,9 +164,9 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 key,
-                seed_mean_first(e, "acc"),
-                seed_mean(e, "mean_conf_other_domain", ".3f"),
-                seed_mean(e, "mean_conf_in_domain", ".3f"),
+                seed_mean_first(e, "cls/acc"),
+                seed_mean(e, "cls/confidence", ".3f"),
+                seed_mean(e, "in_domain/cls/confidence", ".3f"),
                 seed_mean(e, "share_above_0.9", ".1f", scale=100) + "%",
                 seed_mean(e, "share_above_0.99", ".1f", scale=100) + "%",
                 f"{class_name(source, e['most_common_class'])} ({pct(e['most_common_share'])})",
@@ -176,16 +176,16 @@ def sections(document: dict, folder) -> list[Section]:
             [
                 key,
                 *right_wrong_cells(e),
-                seed_mean(e, "misclassification/auroc", ".1f", scale=100),
+                seed_mean(e, "err/auroc", ".1f", scale=100),
             ]
         )
-        keys = ("acc", "mean_conf_other_domain", "share_above_0.9", "share_above_0.99")
+        keys = ("cls/acc", "cls/confidence", "share_above_0.9", "share_above_0.99")
         keys += ("n_right", "n_wrong", "mean_conf_right", "mean_conf_wrong")
-        numbers.update({f"{key}/{k}": e[k] for k in (*keys, "misclassification/auroc")})
+        numbers.update({f"{key}/{k}": e[k] for k in (*keys, "err/auroc")})
         numbers.update({f"{key}/{k}_std": e.get(f"{k}_std") for k in keys})
         paragraphs.append(
-            f"The {source} model on {target}: accuracy {seed_mean(e, 'acc')} "
-            f"({'about chance' if abs(e['acc'] - 0.1) < 0.05 else 'far from chance'}, as expected when label "
+            f"The {source} model on {target}: accuracy {seed_mean(e, 'cls/acc')} "
+            f"({'about chance' if abs(e['cls/acc'] - 0.1) < 0.05 else 'far from chance'}, as expected when label "
             f"indices mean different things), yet {seed_mean(e, 'share_above_0.9', '.1f', scale=100)}% of the "
             f"images get a confidence above 0.9 and {seed_mean(e, 'share_above_0.99', '.1f', scale=100)}% above "
             f"0.99; {pct(e['most_common_share'])} are sent to class "
@@ -193,9 +193,9 @@ def sections(document: dict, folder) -> list[Section]:
             f"input is of the wrong kind. Its {fmt(e['n_right'], '.0f')} label-index-right answers have a mean "
             f"confidence of {seed_mean(e, 'mean_conf_right', '.3f')} and its wrong ones "
             f"{seed_mean(e, 'mean_conf_wrong', '.3f')}; confidence tells them apart with an AUROC of "
-            f"{seed_mean(e, 'misclassification/auroc', '.1f', scale=100)}% (50% is a coin toss)."
+            f"{seed_mean(e, 'err/auroc', '.1f', scale=100)}% (50% is a coin toss)."
         )
-    seeds = len(next(iter(document["directions"].values())).get("acc_seeds", []))
+    seeds = len(next(iter(document["directions"].values())).get("cls/acc_seeds", []))
     if seeds > 1:
         paragraphs.append(
             f"Numbers are mean ± standard deviation over {seeds} trained models (seeds)."

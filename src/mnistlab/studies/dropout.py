@@ -117,16 +117,14 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                 mean_probability = members_seen.mean_probability()
                 row = {
                     "p": p,
-                    "original/acc": float(original.mean()),
-                    "vote/acc": float(correct.mean()),
-                    "member/acc_mean": float(member_acc.mean()),
-                    "member/acc_spread": float(member_acc.std()),
-                    "mean_probability/acc": float(
-                        (mean_probability.argmax(axis=1) == labels).mean()
-                    ),
+                    "original/cls/acc": float(original.mean()),
+                    "vote/cls/acc": float(correct.mean()),
+                    "member/cls/acc_mean": float(member_acc.mean()),
+                    "member/cls/acc_spread": float(member_acc.std()),
+                    "mean/cls/acc": float((mean_probability.argmax(axis=1) == labels).mean()),
                     "share_unanimous": float((share == 1.0).mean()),
-                    "vote/misclassification_auroc": _auroc_of_errors(correct, -share),
-                    "original/misclassification_auroc": softmax_auroc,
+                    "vote/err/auroc": _auroc_of_errors(correct, -share),
+                    "original/err/auroc": softmax_auroc,
                     **right_wrong_stats(share, correct),
                     "histogram/right": np.histogram(share[correct], BINS)[0],
                     "histogram/wrong": np.histogram(share[~correct], BINS)[0],
@@ -139,16 +137,16 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                         bins=BINS,
                         density=True,
                         ax=axes[0, col],
-                        title=f"p = {p:g}: vote acc {row['vote/acc']:.3f}",
+                        title=f"p = {p:g}: vote acc {row['vote/cls/acc']:.3f}",
                         xlabel=f"vote share of the majority class (K={members})",
                     )
     rows = [over_seeds(seed_rows) for seed_rows in per_p]
     summary = [
-        f"p={r['p']:g}: accuracy {seed_mean(r, 'original/acc')} before, vote {seed_mean(r, 'vote/acc')}, "
-        f"single members {seed_mean(r, 'member/acc_mean')}; mean vote share "
+        f"p={r['p']:g}: accuracy {seed_mean(r, 'original/cls/acc')} before, vote {seed_mean(r, 'vote/cls/acc')}, "
+        f"single members {seed_mean(r, 'member/cls/acc_mean')}; mean vote share "
         f"{seed_mean(r, 'mean_conf_wrong', '.3f')} on wrong answers vs {seed_mean(r, 'mean_conf_right', '.3f')} "
         f"on right ones; misclassification AUROC of the vote share "
-        f"{seed_mean(r, 'vote/misclassification_auroc', '.1f', scale=100)}%; "
+        f"{seed_mean(r, 'vote/err/auroc', '.1f', scale=100)}%; "
         f"{seed_mean(r, 'share_unanimous', '.1f', scale=100)}% unanimous"
         for r in rows
     ]
@@ -180,12 +178,12 @@ def sections(document: dict, folder) -> list[Section]:
         table.rows.append(
             [
                 f"{fmt(r['p'], 'g')}",
-                seed_mean_first(r, "original/acc"),
-                seed_mean_first(r, "vote/acc"),
-                seed_mean(r, "member/acc_mean"),
+                seed_mean_first(r, "original/cls/acc"),
+                seed_mean_first(r, "vote/cls/acc"),
+                seed_mean(r, "member/cls/acc_mean"),
                 seed_mean(r, "mean_conf_right", ".3f"),
                 seed_mean(r, "mean_conf_wrong", ".3f"),
-                seed_mean(r, "vote/misclassification_auroc", ".1f", scale=100),
+                seed_mean(r, "vote/err/auroc", ".1f", scale=100),
                 seed_mean(r, "share_unanimous", ".1f", scale=100) + "%",
             ]
         )
@@ -193,28 +191,28 @@ def sections(document: dict, folder) -> list[Section]:
             {
                 f"p={fmt(r['p'], 'g')}/{k}": r[k]
                 for k in (
-                    "original/acc",
-                    "vote/acc",
-                    "member/acc_mean",
+                    "original/cls/acc",
+                    "vote/cls/acc",
+                    "member/cls/acc_mean",
                     "mean_conf_right",
                     "mean_conf_wrong",
-                    "vote/misclassification_auroc",
+                    "vote/err/auroc",
                 )
             }
         )
     rows = document["rows"]
-    best = max(rows, key=lambda r: r["vote/acc"])
+    best = max(rows, key=lambda r: r["vote/cls/acc"])
     separation = max(
         rows,
         key=lambda r: np.nan_to_num(num(r["mean_conf_right"]) - num(r["mean_conf_wrong"]), nan=-1),
     )
-    change = best["vote/acc"] - best["original/acc"]
+    change = best["vote/cls/acc"] - best["original/cls/acc"]
     largest = rows[-1]
     paragraphs = [
         f"{opts['members']} perturbed copies of the trained {opts['dataset']} model per p "
         f"({'weights and biases' if opts['drop_biases'] else 'weights only; biases kept'}); the prediction is the "
         f"majority vote and the confidence the share of members voting for it.",
-        f"Accuracy: the best vote ({fmt(best['vote/acc'], '.4f')} at p={fmt(best['p'], 'g')}) is "
+        f"Accuracy: the best vote ({fmt(best['vote/cls/acc'], '.4f')} at p={fmt(best['p'], 'g')}) is "
         + (
             f"{fmt(100 * change, '.2f')} points above"
             if change > 0.0005
@@ -222,15 +220,15 @@ def sections(document: dict, folder) -> list[Section]:
             if change < -0.0005
             else "the same as"
         )
-        + f" the original model ({fmt(best['original/acc'], '.4f')}); at p={fmt(largest['p'], 'g')} single members fall to "
-        f"{fmt(largest['member/acc_mean'], '.4f')} while the vote keeps {fmt(largest['vote/acc'], '.4f')}.",
+        + f" the original model ({fmt(best['original/cls/acc'], '.4f')}); at p={fmt(largest['p'], 'g')} single members fall to "
+        f"{fmt(largest['member/cls/acc_mean'], '.4f')} while the vote keeps {fmt(largest['vote/cls/acc'], '.4f')}.",
         f"Confidence: the vote share separates right from wrong answers best at p={fmt(separation['p'], 'g')}, where wrong "
         f"answers get a mean share of {fmt(separation['mean_conf_wrong'], '.3f')} against {fmt(separation['mean_conf_right'], '.3f')} "
         f"for right ones. With small p most votes are unanimous ({pct(rows[0]['share_unanimous'])} at "
         f"p={fmt(rows[0]['p'], 'g')}), so the share carries little information there. The scoreboard section "
         f"below measures whether it tells wrong answers apart better than plain softmax.",
     ]
-    seeds = len(rows[0].get("vote/acc_seeds", []))
+    seeds = len(rows[0].get("vote/cls/acc_seeds", []))
     if seeds > 1:
         paragraphs.append(
             f"Every number is the mean over {seeds} trained models (seeds), each with its own "
