@@ -152,7 +152,7 @@ def evaluate_replicate(
 ) -> dict:
     """Every method's outputs on every set of `sets` ({key: images (N, 28, 28)}) for one seed
     replicate's models by role. Returns {"methods": [MethodOutput], "temperature",
-    "laplace_prior_precision", "validation_size", "models"}. What methods fit (the
+    "validation_size", "outputs" (computed / reused counts), "models"}. What methods fit (the
     temperature, Laplace's prior precision) is fitted on the validation split held out from
     training (its first fit_size images when given: the conformal study calibrates on the
     rest), never on these sets."""
@@ -169,11 +169,9 @@ def evaluate_replicate(
         label=f"{dataset}, seed {seed}",
     )
     outputs = evaluation.outputs(methods)
-    laplace = any(m.key == "laplace" for m in methods)
     return {
         "methods": outputs,
         "temperature": evaluation.temperature(),
-        "laplace_prior_precision": evaluation.laplace().prior_precision_ if laplace else None,
         "validation_size": len(evaluation.validation[1]),
         "outputs": {"computed": evaluation.computed, "reused": evaluation.reused},
         "models": {
