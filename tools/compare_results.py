@@ -98,9 +98,9 @@ DROPOUT_RENAMES = [  # the exercise's weight-dropout study, per predictor
     (r"/mean_probability/acc", "/mean/cls/acc"),
 ]
 RENAMES = [  # (which keys, their renames): the first matching path decides
+    (re.compile(r"/models?(\[|/)"), []),  # a model's own summary kept its names
     (re.compile(r"^(studies|sections)/cross/"), CROSS_RENAMES),
     (re.compile(r"^(studies|sections)/dropout/"), DROPOUT_RENAMES),
-    (re.compile(r"/models\["), []),  # a model's own summary kept its names
     (re.compile(r"^studies/shift/datasets/[^/]+/numbers/"), SHIFT_NUMBER_RENAMES),
     (re.compile(r"^sections/shift/numbers/.+/rotation/\d+/(acc|ece)$"), SHIFT_NUMBER_RENAMES),
     (re.compile(r"^studies/conformal/datasets/[^/]+/methods/"), [(r"/methods/", "/numbers/")]),
