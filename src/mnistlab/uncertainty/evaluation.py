@@ -248,7 +248,8 @@ class Evaluation:
         # The keras models themselves: the model cache hands every study the same objects
         # (TrainedModel records are copied per call). Store entries keep them alive.
         networks = tuple(id(m) for m in self._networks(method))
-        fitted = fingerprint(self.validation[0]) if method.fits else None
+        fitted = self._once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
+        fitted = fitted if method.fits else None
         return (networks, self.seed, self.members, method.key, fitted)
 
     def outputs(self, methods: list[Method]) -> list[MethodOutput]:
