@@ -102,6 +102,16 @@ def test_methods_as_text_in_the_api_are_keys_not_letters():
         MethodStudyOptions(methods=("nope",))
 
 
+def test_a_display_name_with_braces_of_its_own_is_kept():
+    from mnistlab import Method
+
+    method = Method("braces", "max {logit} } {0}", lambda e, m: ({}, {}))
+    sizes = {"members": 3, "ensemble_size": 2, "rate": 0.2}
+    assert method.instance(sizes).name == "max {logit} } {0}"
+    templated = Method("t-{members}", "K={members}, M={ensemble_size}", lambda e, m: ({}, {}))
+    assert (templated.instance(sizes).key, templated.instance(sizes).name) == ("t-3", "K=3, M=2")
+
+
 def test_a_family_key_selects_every_fraction():
     sizes = {"members": 3, "ensemble_size": 2, "rate": 0.2}
     keys = [m.key for m in registry.selected(("msp", "wdrop"), sizes, (0.1, 0.5))]

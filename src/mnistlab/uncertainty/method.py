@@ -81,9 +81,9 @@ class Method:
         values = {**sizes, "p": p}
         return replace(
             self,
-            key=self.key.format(**values),
-            name=self.name.format(**values),
-            label=(self.label or self.name).format(**values),
+            key=_filled(self.key, values),
+            name=_filled(self.name, values),
+            label=_filled(self.label or self.name, values),
             p=p,
             family_key=self.key.split("-{", 1)[0],
         )
@@ -124,6 +124,19 @@ class MethodOutput:
 
     def describe(self) -> dict:
         return _described(self)
+
+
+class _Placeholders(dict):
+    def __missing__(self, name):
+        return "{" + name + "}"  # a brace of the user's own, not one of ours: left as it is
+
+
+def _filled(text: str, values: dict) -> str:
+    """text with {p}, {members}, {ensemble_size}, {rate} filled in; anything else untouched."""
+    try:
+        return text.format_map(_Placeholders(values))
+    except (ValueError, IndexError, AttributeError):  # a lone brace, {0}, {x.y}: a plain name
+        return text
 
 
 def _described(method) -> dict:
