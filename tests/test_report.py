@@ -80,6 +80,10 @@ def test_report_files_and_sections(quick_report):
         assert (quick_report / link).is_file()
     for key in ("created", "version", "environment", "data_sha256", "study_seconds", "seed"):
         assert key in results
+    from mnistlab.runs import current_umask
+
+    for name in ("index.html", "report.md", "results.json"):  # as open as the umask allows
+        assert (quick_report / name).stat().st_mode & 0o777 == 0o666 & ~current_umask()
 
 
 def test_report_over_two_seeds(quick_report):

@@ -20,6 +20,7 @@ from mnistlab.data import data_checksum, default_cache_root
 from mnistlab.runs import (
     atomic_path,
     clean_temporaries,
+    current_umask,
     environment,
     read_json,
     temporary_prefix,
@@ -127,6 +128,7 @@ def store(folder: Path, model, meta: dict) -> None:
     try:
         model.save(tmp / "model.keras")
         write_json(tmp / "meta.json", meta)
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
