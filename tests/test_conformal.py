@@ -11,11 +11,14 @@ from mnistlab.uncertainty.conformal import (
     SCORES,
     aps_scores,
     calibrate,
+    calibrate_by_class,
     class_scores,
+    conformal_quantile,
     lac_scores,
     prediction_sets,
     raps_scores,
     set_summary,
+    split_coverages,
 )
 
 mapie_classification = pytest.importorskip("mapie.classification")
@@ -112,12 +115,15 @@ def test_coverage_guarantee_over_random_splits(score, alpha):
 
 def test_scores_and_sets_by_hand():
     p = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
-    np.testing.assert_allclose(aps_scores(p), [[0.5, 0.8, 1.0], [1.0, 0.6, 0.9]])
+    # APS's scores (cumulative mass up to y) less 1: the same sets, precise near the top
+    np.testing.assert_allclose(aps_scores(p), np.array([[0.5, 0.8, 1.0], [1.0, 0.6, 0.9]]) - 1)
     np.testing.assert_allclose(
-        aps_scores(p, np.array([0.5, 0.0])), [[0.25, 0.65, 0.9], [0.9, 0.0, 0.6]]
+        aps_scores(p, np.array([0.5, 0.0])), np.array([[0.25, 0.65, 0.9], [0.9, 0.0, 0.6]]) - 1
     )
     # RAPS adds lam per rank above k_reg: the third-ranked class pays lam * 1
-    np.testing.assert_allclose(raps_scores(p, lam=0.1, k_reg=2), [[0.5, 0.8, 1.1], [1.1, 0.6, 0.9]])
+    np.testing.assert_allclose(
+        raps_scores(p, lam=0.1, k_reg=2), np.array([[0.5, 0.8, 1.1], [1.1, 0.6, 0.9]]) - 1
+    )
     assert calibrate(np.array([[0.1], [0.2], [0.3]]), np.zeros(3, int), 0.5) == 0.2
     assert calibrate(np.array([[0.1], [0.2], [0.3]]), np.zeros(3, int), 0.1) == np.inf
     summary = set_summary(np.array([[1, 1, 0], [0, 0, 0], [0, 1, 0]], bool), np.array([0, 1, 2]))
@@ -160,3 +166,120 @@ def test_coverage_guarantee_on_a_real_models_test_predictions(real_data_dir, tmp
             mean,
             error,
         )
+
+
+def _saturated_float32(n=4000, seed=5):
+    """A confident float32 softmax, as a trained MNIST model gives: the top probability rounds
+    to exactly 1.0 for a large share of images, while the tail classes keep tiny masses."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    logits = rng.normal(0, 2, (n, 10))
+    logits[np.arange(n), labels] += rng.uniform(0, 45, n)  # some images wrong, many very sure
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_plain_aps_is_well_defined_where_float32_ties_at_one():
+    """The issue's case: computed as 'mass above plus p_y', over a tenth of the calibration
+    scores are exactly 1.0 and every a gives the same threshold and the same sets. Our form
+    gives sets that grow as a shrinks, and a coverage at its promise over random splits."""
+    probabilities, labels = _saturated_float32()
+    assert np.mean(probabilities.max(axis=1) == 1.0) > 0.3
+    naive = np.cumsum(np.sort(probabilities, axis=1)[:, ::-1], axis=1)  # float32 cumulative mass
+    rank_of_label = (probabilities > probabilities[np.arange(len(labels)), labels][:, None]).sum(1)
+    assert np.mean(naive[np.arange(len(labels)), rank_of_label] == 1.0) > 0.1  # ties at 1.0
+    scores = aps_scores(probabilities)
+    sizes, coverages = [], []
+    for alpha in (0.02, 0.05, 0.1):
+        q = calibrate(scores[:2000], labels[:2000], alpha)
+        sets = prediction_sets(scores[2000:], q)
+        sizes.append(sets.sum(axis=1).mean())
+        coverages.append(set_summary(sets, labels[2000:])["coverage"])
+    assert sizes[0] > sizes[1] > sizes[2], sizes
+    assert coverages[0] > coverages[1] > coverages[2], coverages
+    for alpha in (0.05, 0.1):
+        mean = np.mean(
+            split_coverages(
+                scores[np.arange(len(labels)), labels], [alpha], n_cal=2000, splits=300, seed=0
+            )[alpha]
+        )
+        assert abs(mean - (1 - alpha)) < 0.005, (alpha, mean)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_class_conditional_sets_equal_mapie_per_class(alpha):
+    """Class-conditional (Mondrian) sets are marginal sets calibrated on each class's images:
+    MAPIE calibrated on the images of class c gives our sets' column c."""
+    probabilities, labels = _problem(n=4000, seed=4)
+    n_cal = 2000
+    q = calibrate_by_class(lac_scores(probabilities[:n_cal]), labels[:n_cal], alpha)
+    ours = prediction_sets(lac_scores(probabilities[n_cal:]), q)
+    for c in range(10):
+        rows = np.flatnonzero(labels[:n_cal] == c)
+        order = np.r_[
+            rows, np.arange(n_cal, len(labels))
+        ]  # class c's calibration images, then test
+        theirs = _mapie_sets(probabilities[order], labels[order], len(rows), "lac", alpha, 0)
+        np.testing.assert_array_equal(ours[:, c], theirs[:, c])
+
+
+def test_class_conditional_coverage_holds_for_every_class():
+    """Over random splits, each class's mean coverage sits at 1 - a or above, which the
+    marginal sets do not promise (and here do not give: one class is much harder)."""
+    probabilities, labels = _problem(n=4000, seed=6)
+    hard = labels == 3
+    probabilities[hard, 3] *= 0.2  # class 3: its own label gets little probability
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    rng = np.random.default_rng(1)
+    per_class, marginal = [], []
+    for _ in range(100):
+        order = rng.permutation(len(labels))
+        cal, test = order[:2000], order[2000:]
+        scores = lac_scores(probabilities)
+        by_class = prediction_sets(scores[test], calibrate_by_class(scores[cal], labels[cal], 0.1))
+        pooled = prediction_sets(scores[test], calibrate(scores[cal], labels[cal], 0.1))
+        per_class.append([by_class[labels[test] == c, c].mean() for c in range(10)])
+        marginal.append([pooled[labels[test] == c, c].mean() for c in range(10)])
+    assert np.min(np.mean(per_class, axis=0)) >= 0.9 - 0.01
+    assert np.min(np.mean(marginal, axis=0)) < 0.85
+
+
+def test_class_thresholds_are_infinite_for_a_class_with_too_few_images():
+    scores = lac_scores(np.full((12, 2), 0.5))
+    labels = np.array([0] * 11 + [1])
+    q = calibrate_by_class(scores, labels, 0.1)
+    assert np.isfinite(q[0]) and q[1] == np.inf
+
+
+def test_split_coverages_equal_the_straightforward_loop():
+    """Ranks instead of a sort per split give each split's coverage exactly, ties included."""
+    rng = np.random.default_rng(0)
+    true = np.round(rng.random(600), 2)  # many ties
+    out = split_coverages(true, [0.001, 0.05, 0.1, 0.5], n_cal=250, splits=40, seed=3)
+    draws = np.random.default_rng(3)
+    for split in range(40):
+        is_cal = np.zeros(len(true), bool)
+        is_cal[draws.choice(len(true), 250, replace=False)] = True
+        for alpha, coverages in out.items():
+            q = conformal_quantile(true[is_cal], alpha)
+            assert coverages[split] == pytest.approx(np.mean(true[~is_cal] <= q), abs=1e-12)
+    with pytest.raises(ValueError, match="n_cal must be in"):
+        split_coverages(true, [0.1], n_cal=600, splits=2, seed=0)
+
+
+def test_size_stratified_coverage_against_mapie():
+    """Per set size, the coverage MAPIE's classification_ssc gives; the summary keeps the
+    lowest over the non-empty sizes that hold at least 1% of the images."""
+    from mapie.metrics.classification import classification_ssc
+
+    probabilities, labels = _problem(n=3000, seed=8)
+    q = calibrate(lac_scores(probabilities[:1500]), labels[:1500], 0.1)
+    sets = prediction_sets(lac_scores(probabilities[1500:]), q)
+    summary = set_summary(sets, labels[1500:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = classification_ssc(labels[1500:], sets)[0]
+    for size, entry in summary["by_size"].items():
+        assert entry["coverage"] == pytest.approx(theirs[size])
+    kept = [theirs[k] for k, v in summary["by_size"].items() if k > 0 and v["share"] >= 0.01]
+    assert summary["size_stratified_coverage"] == pytest.approx(min(kept))

@@ -85,9 +85,18 @@ def two_histograms(
 
 
 def grouped_bars(
-    names, series: dict, *, errors: dict | None = None, ax=None, title="", ylabel="", ylim=None
+    names,
+    series: dict,
+    *,
+    errors: dict | None = None,
+    ax=None,
+    title="",
+    ylabel="",
+    ylim=None,
+    bar_labels: bool = True,
 ):
-    """One group of bars per name; `series` maps a legend label to one value per name."""
+    """One group of bars per name; `series` maps a legend label to one value per name.
+    bar_labels: print each bar's value on it (off when the bars are too narrow to hold it)."""
     ax = ax or pyplot().gca()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
@@ -96,7 +105,8 @@ def grouped_bars(
         bars = ax.bar(
             x + (i - (len(series) - 1) / 2) * width, values, width, yerr=err, capsize=3, label=label
         )
-        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+        if bar_labels:
+            ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks(x, names, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     if ylim:

@@ -13,6 +13,16 @@ and (without ties) at most 1 - alpha + 1 / (n + 1) (Vovk et al. 2005; Angelopoul
 - RAPS (Angelopoulos et al. 2021): APS + lambda * max(0, rank(y) - k_reg), which keeps the
   sets small when the tail of the probabilities is noisy.
 
+APS and RAPS are computed as s - 1 = -(mass ranked below y) - (1 - u) p_y. That is the same
+score shifted by a constant (the same sets), but it keeps its precision where s is near 1: a
+confident float32 softmax rounds its top probability to exactly 1.0, so "mass above plus p_y"
+is exactly 1.0 for every such image (18% of MNIST's calibration scores tied at 1.0, one q for
+every a), while the mass below, summed from the smallest probability up, keeps each image's
+own tail (1e-9, 1e-20, ...) in float64.
+
+Class-conditional (Mondrian) sets calibrate one q per class, on the calibration images of that
+class (Vovk 2012): the promise then holds for every class, not only on average over classes.
+
 MAPIE computes the same sets (tests/test_conformal.py compares LAC and APS with it); here the
 scores are plain array functions because every method of the scoreboard gives probabilities
 already, and the studies need the scores of every class at once.
@@ -36,7 +46,6 @@ RAPS_LAMBDA, RAPS_K_REG = (
     0.01,
     2,
 )  # Angelopoulos et al.'s defaults for ImageNet-sized C; fine at C = 10
-TOLERANCE = 1e-9  # float noise in cumulative sums must not move a class in or out of a set
 
 
 def lac_scores(probabilities: np.ndarray) -> np.ndarray:
@@ -45,24 +54,29 @@ def lac_scores(probabilities: np.ndarray) -> np.ndarray:
 
 
 def _ranked_mass(probabilities: np.ndarray):
-    """Per class: the probability mass of the classes ranked above it, and its 1-based rank.
-    Ties are broken by class index, as a stable sort does."""
+    """Per class: the probability mass of the classes ranked below it, and its 1-based rank.
+    Ties are broken by class index, as a stable sort does. The mass below is summed from the
+    smallest probability up, never as a difference of two sums near 1."""
     p = np.asarray(probabilities, np.float64)
     order = np.argsort(-p, axis=1, kind="stable")
     sorted_p = np.take_along_axis(p, order, axis=1)
-    above_sorted = np.cumsum(sorted_p, axis=1) - sorted_p
-    above, rank = np.empty_like(p), np.empty(p.shape, np.int64)
-    np.put_along_axis(above, order, above_sorted, axis=1)
+    tail_first = np.cumsum(sorted_p[:, ::-1], axis=1)
+    below_sorted = np.zeros_like(sorted_p)
+    below_sorted[:, :-1] = tail_first[:, -2::-1]
+    below, rank = np.empty_like(p), np.empty(p.shape, np.int64)
+    np.put_along_axis(below, order, below_sorted, axis=1)
     np.put_along_axis(rank, order, np.arange(1, p.shape[1] + 1)[None, :].repeat(len(p), 0), axis=1)
-    return above, rank
+    return below, rank
 
 
 def aps_scores(probabilities: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
-    """Mass ranked above y plus u * p_y: (N, C). u: (N,) uniforms (randomized) or None (u = 1)."""
+    """APS's score minus 1 (see the module docstring): -(mass ranked below y) - (1 - u) p_y,
+    (N, C). u: (N,) uniforms (randomized) or None (u = 1)."""
     p = np.asarray(probabilities, np.float64)
-    above, _ = _ranked_mass(p)
-    share = 1.0 if u is None else np.asarray(u, np.float64)[:, None]
-    return above + share * p
+    below, _ = _ranked_mass(p)
+    if u is None:
+        return -below
+    return -below - (1.0 - np.asarray(u, np.float64)[:, None]) * p
 
 
 def raps_scores(
@@ -90,24 +104,54 @@ def class_scores(name: str, probabilities: np.ndarray, rng: np.random.Generator)
     raise ValueError(f"unknown conformal score {name!r}: choose one of {', '.join(SCORES)}")
 
 
-def calibrate(scores: np.ndarray, labels: np.ndarray, alpha: float) -> float:
-    """q: the ceil((n + 1)(1 - alpha))-th smallest true-label score of the calibration set
-    (inf when that exceeds n: the set must then hold every class)."""
+def _check_alpha(alpha: float) -> None:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    true = np.asarray(scores)[np.arange(len(labels)), np.asarray(labels)]
+
+
+def conformal_quantile(true_scores: np.ndarray, alpha: float) -> float:
+    """The ceil((n + 1)(1 - alpha))-th smallest of n true-label scores (inf when that rank
+    exceeds n: the set must then hold every class)."""
+    _check_alpha(alpha)
+    true = np.asarray(true_scores)
     rank = math.ceil((len(true) + 1) * (1 - alpha))
-    return math.inf if rank > len(true) else float(np.sort(true)[rank - 1])
+    return math.inf if rank > len(true) else float(np.partition(true, rank - 1)[rank - 1])
 
 
-def prediction_sets(scores: np.ndarray, q: float) -> np.ndarray:
-    """Boolean (N, C): class y is in x's set when s(x, y) <= q."""
-    return np.asarray(scores) <= q + TOLERANCE
+def true_label_scores(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """s(x_i, y_i): (N,) from class scores (N, C) and labels (N,)."""
+    return np.asarray(scores)[np.arange(len(labels)), np.asarray(labels)]
+
+
+def calibrate(scores: np.ndarray, labels: np.ndarray, alpha: float) -> float:
+    """q for marginal sets: the conformal quantile of the calibration set's true-label scores."""
+    return conformal_quantile(true_label_scores(scores, labels), alpha)
+
+
+def calibrate_by_class(scores: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
+    """q per class (C,) for class-conditional sets: the conformal quantile of the true-label
+    scores of that class's calibration images (inf for a class with too few of them)."""
+    _check_alpha(alpha)
+    true, labels = true_label_scores(scores, labels), np.asarray(labels)
+    return np.array(
+        [conformal_quantile(true[labels == c], alpha) for c in range(np.shape(scores)[1])]
+    )
+
+
+def prediction_sets(scores: np.ndarray, q) -> np.ndarray:
+    """Boolean (N, C): class y is in x's set when s(x, y) <= q (q: one number, or one per
+    class). Calibration and test scores come from the same arithmetic, so no tolerance."""
+    return np.asarray(scores) <= np.asarray(q)
+
+
+SIZE_STRATUM_SHARE = 0.01  # a set size counts for size-stratified coverage from 1% of images
 
 
 def set_summary(sets: np.ndarray, labels: np.ndarray) -> dict:
-    """Marginal coverage, mean size, empty and singleton shares, coverage per set size and the
-    worst class's coverage, for boolean sets (N, C) and true labels (N,)."""
+    """Marginal coverage, mean size, empty and singleton shares, coverage per set size, the
+    worst class's coverage and the size-stratified coverage (the lowest coverage among the
+    non-empty set sizes that hold at least SIZE_STRATUM_SHARE of the images: Angelopoulos &
+    Bates' SSC, less the strata too small to estimate), for boolean sets (N, C), labels (N,)."""
     labels = np.asarray(labels)
     covered = sets[np.arange(len(labels)), labels]
     size = sets.sum(axis=1)
@@ -116,11 +160,49 @@ def set_summary(sets: np.ndarray, labels: np.ndarray) -> dict:
         for k in np.unique(size)
     }
     per_class = [float(covered[labels == c].mean()) for c in np.unique(labels)]
+    strata = [
+        v["coverage"] for k, v in by_size.items() if k > 0 and v["share"] >= SIZE_STRATUM_SHARE
+    ]
     return {
         "coverage": float(covered.mean()),
         "mean_size": float(size.mean()),
         "empty": float(np.mean(size == 0)),
         "singleton": float(np.mean(size == 1)),
         "worst_class_coverage": float(min(per_class)),
+        "size_stratified_coverage": float(min(strata)) if strata else math.nan,
         "by_size": by_size,
     }
+
+
+def split_coverages(true_scores: np.ndarray, alphas, *, n_cal: int, splits: int, seed) -> dict:
+    """The exchangeable control: calibrate on n_cal images drawn at random from one labelled
+    set, measure coverage on the rest, `splits` times. Returns {alpha: (splits,) coverages}.
+
+    Ranks instead of sorting per split: with the scores sorted once, a split's q is its
+    calibration part's k-th score, and the test images covered are those ranked at or below
+    the last score equal to q (ties included), less the calibration images ranked there."""
+    true = np.asarray(true_scores, np.float64)
+    n = len(true)
+    if not 0 < n_cal < n:
+        raise ValueError(f"n_cal must be in (0, {n}), got {n_cal}")
+    order = np.argsort(true, kind="stable")
+    ordered = true[order]
+    last_tied = np.searchsorted(ordered, ordered, side="right") - 1  # last index of each tie
+    rng = np.random.default_rng(seed)
+    is_cal = np.zeros((splits, n), bool)
+    for row in is_cal:
+        row[rng.choice(n, n_cal, replace=False)] = True
+    cal_up_to = np.cumsum(is_cal[:, order], axis=1)  # calibration images at ranks <= j
+    out = {}
+    for alpha in alphas:
+        _check_alpha(alpha)
+        rank = math.ceil((n_cal + 1) * (1 - alpha))
+        if rank > n_cal:
+            out[alpha] = np.ones(splits)
+            continue
+        # the rank-th calibration image's position in sorted order, then the end of its tie
+        position = (cal_up_to < rank).sum(axis=1)
+        end = last_tied[position]
+        covered_test = end + 1 - cal_up_to[np.arange(splits), end]
+        out[alpha] = covered_test / (n - n_cal)
+    return out

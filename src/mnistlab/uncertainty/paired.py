@@ -160,3 +160,26 @@ def accuracy_metric(correct: np.ndarray) -> Metric:
 
 def auroc_metric(is_positive: np.ndarray, score: np.ndarray) -> Metric:
     return lambda weights: weighted_auroc(is_positive, score, weights)
+
+
+def mean_intervals(
+    per_image: np.ndarray, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-stage bootstrap intervals for K means at once (coverage of many sets, say).
+
+    per_image: (seeds, N, K) values per seed, image and quantity; the statistic is the mean
+    over seeds of each seed's mean over images. Each resample draws the seeds with replacement
+    and one image resample shared by every seed and quantity, as paired_difference does.
+    Returns (low, high), each (K,)."""
+    per_image = np.asarray(per_image, np.float32)
+    seeds, n_items, k = per_image.shape
+    rng = np.random.default_rng([seed, 3141])
+    weights = resample_weights(n_items, n_boot, rng)
+    # (B, seeds, K): one matrix product for every seed and quantity
+    resampled = (weights @ per_image.transpose(1, 0, 2).reshape(n_items, seeds * k)).reshape(
+        n_boot, seeds, k
+    ) / weights.sum(axis=1)[:, None, None]
+    drawn = rng.integers(0, seeds, size=(n_boot, seeds))
+    boot = resampled[np.arange(n_boot)[:, None], drawn].mean(axis=1)  # (B, K)
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return low, high

@@ -5,7 +5,9 @@ The validation split held out from training (5,000 images) is cut in two: the fi
 what the methods fit (temperature, Laplace's prior precision), the second half calibrates the
 conformal sets and the abstention thresholds. The test set is never used to fit anything. The
 sets are then scored on the test set, and on rotated test images (issue 11's rotations): how
-fast the guarantee breaks when the data move.
+fast the guarantee breaks when the data move. Beside the marginal sets: class-conditional
+sets (one q per class), and the checks of promise.py (the exchangeable control, the
+two-sample test, recalibration on a few rotated images, bootstrap intervals on coverage).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from mnistlab import progress
 from mnistlab.config import check_at_least, parse_floats
 from mnistlab.data.shifts import rotate
 from mnistlab.errors import ConfigError
+from mnistlab.studies.conformal import promise
+from mnistlab.studies.conformal import sets as sets_numbers
 from mnistlab.studies.conformal import views as conformal_views
 from mnistlab.studies.conformal.views import ROTATIONS
 from mnistlab.studies.framework.context import StudyContext, test_set
@@ -33,17 +37,12 @@ from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty.abstention import apply_threshold, threshold_for_error
-from mnistlab.uncertainty.conformal import (
-    SCORES,
-    calibrate,
-    class_scores,
-    prediction_sets,
-    set_summary,
-)
+from mnistlab.uncertainty.conformal import SCORES
 from mnistlab.uncertainty.method import BASE, SCORE
 
 ERROR_TARGETS = (0.01, 0.02, 0.05)
 DELTA = 0.05  # the abstention bound holds with probability at least 95%
+RECALIBRATION_POOL = max(promise.RECALIBRATION_SIZES)  # test images, apart from the sample
 
 
 def _alphas(text) -> tuple[float, ...]:
@@ -74,19 +73,6 @@ class ConformalOptions(MethodStudyOptions):
         check_at_least(self.images, 10, "--images", 10_000)
 
 
-def _sets_numbers(scores: dict, labels, rotated_labels, cal_labels, alpha):
-    """One method, one score's class scores per set, one a: the test summary and the coverage
-    per rotation angle."""
-    q = calibrate(scores["calibration"], cal_labels, alpha)
-    out = set_summary(prediction_sets(scores["test"], q), labels)
-    out["q"] = q
-    for angle in ROTATIONS:
-        rotated = set_summary(prediction_sets(scores[f"rotation/{angle}"], q), rotated_labels)
-        out[f"rotation/{angle}/coverage"] = rotated["coverage"]
-        out[f"rotation/{angle}/mean_size"] = rotated["mean_size"]
-    return out
-
-
 def _abstention_numbers(method, labels, cal_labels, target) -> dict:
     cal_error = method.probabilities["calibration"].argmax(axis=1) != cal_labels
     rule = threshold_for_error(method.score["calibration"], cal_error, target=target, delta=DELTA)
@@ -100,15 +86,20 @@ def _abstention_numbers(method, labels, cal_labels, target) -> dict:
     }
 
 
-def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, sizes) -> dict:
+def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, sizes) -> dict:
     """Every method's sets and abstention rule on one seed replicate: {method key: numbers}.
-    models: the replicate's models by role. A score-only method gets an abstention rule (its
-    score ranks the answers its own way) but no sets: its probabilities, hence its sets, are
-    another method's."""
+    models: the replicate's models by role; picks: the test images to rotate ("sample") and
+    to recalibrate on ("pool"). A score-only method gets an abstention rule (its score ranks
+    the answers its own way) but no sets: its probabilities, hence its sets, are another
+    method's."""
     _, _, x_val, y_val = training_arrays(models[BASE].spec, ctx.data_dir)
     half = len(y_val) // 2
+    sample, pool = picks["sample"], picks["pool"]
     sets = {"calibration": x_val[half:], "test": images}
     sets.update({f"rotation/{a}": rotate(images[sample], a) for a in ROTATIONS})
+    sets.update(
+        {f"recalibration/{a}": rotate(images[pool], a) for a in promise.RECALIBRATION_ANGLES}
+    )
     out = evaluate_replicate(
         ctx,
         dataset,
@@ -119,38 +110,42 @@ def replicate(ctx, dataset, models, images, labels, sample, *, seed, options, si
         members=sizes["members"],
         fit_size=half,
     )
-    numbers = {}
+    numbers, covered = {}, {}
     with_sets = [m for m in out["methods"] if m.kind != SCORE]
     for i, method in enumerate(with_sets):
-        rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
-        # Each score once per set, shared by every a: the sets of one image are then nested
-        # across a (the same uniform draws), and nothing is sorted three times.
-        scores = {
-            score: {k: class_scores(score, p, rng) for k, p in method.probabilities.items()}
-            for score in SCORES
-        }
-        numbers[method.key] = {
-            "sets": {
-                score: {
-                    f"{alpha:g}": _sets_numbers(
-                        scores[score], labels, labels[sample], y_val[half:], alpha
-                    )
-                    for alpha in options.alpha
-                }
-                for score in SCORES
-            }
-        }
+        numbers[method.key], method_covered = sets_numbers.method_numbers(
+            method, i, labels, sample, pool, y_val[half:], seed=seed, alphas=options.alpha
+        )
+        covered.update({(method.key, *k): v for k, v in method_covered.items()})
     for method in out["methods"]:
         numbers.setdefault(method.key, {})["abstention"] = {
             f"{e:g}": _abstention_numbers(method, labels, y_val[half:], e) for e in ERROR_TARGETS
         }
+    msp = next(m for m in out["methods"] if m.key == "msp")
     return {
         "outputs": out["outputs"],
         "numbers": {m.key: numbers[m.key] for m in out["methods"]},
         "methods": [m.describe() for m in out["methods"]],
+        "exchangeability": promise.exchangeability(
+            msp.probabilities["calibration"], y_val[half:], msp.probabilities["test"], labels
+        ),
+        "covered": covered,
         "calibration_size": len(y_val) - half,
         "fit_size": half,
     }
+
+
+def _with_intervals(numbers: dict, replicates: list[dict], *, n_boot: int, seed: int) -> dict:
+    """Adds coverage_low / coverage_high (95%, two-stage bootstrap over seeds and test images)
+    to every marginal test coverage in numbers (over seeds)."""
+    keys = replicates[0]["covered"]
+    intervals = promise.coverage_intervals(
+        {k: [rep["covered"][k] for rep in replicates] for k in keys}, n_boot=n_boot, seed=seed
+    )
+    for (key, score, alpha), (low, high) in intervals.items():
+        entry = numbers[key]["sets"][score][alpha]
+        entry["coverage_low"], entry["coverage_high"] = low, high
+    return numbers
 
 
 def _over_seeds_nested(per_seed: list[dict]) -> dict:
@@ -170,6 +165,13 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
         "scores": list(SCORES),
         "rotations": list(ROTATIONS),
         "images": images_per_angle,
+        "control_splits": promise.CONTROL_SPLITS,
+        "recalibration": {
+            "angles": list(promise.RECALIBRATION_ANGLES),
+            "sizes": list(promise.RECALIBRATION_SIZES),
+            "draws": promise.RECALIBRATION_DRAWS,
+            "pool": RECALIBRATION_POOL,
+        },
         "error_targets": list(ERROR_TARGETS),
         "delta": DELTA,
     }
@@ -181,7 +183,13 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
         rng = np.random.default_rng([ctx.seed, 8])
-        sample = np.sort(rng.permutation(len(labels))[: min(images_per_angle, len(labels))])
+        order = rng.permutation(len(labels))
+        pool_size = min(RECALIBRATION_POOL, len(labels) // 2)
+        shown = min(images_per_angle, len(labels) - pool_size)
+        picks = {
+            "sample": np.sort(order[:shown]),
+            "pool": np.sort(order[shown : shown + pool_size]),
+        }
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"conformal: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
@@ -192,7 +200,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
                     models[dataset, seed],
                     images,
                     labels,
-                    sample,
+                    picks,
                     seed=seed,
                     options=options,
                     sizes=sizes,
@@ -203,9 +211,17 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "calibration_size": replicates[0]["calibration_size"],
             "fit_size": replicates[0]["fit_size"],
             "test_size": len(labels),
-            "rotation_images": len(sample),
+            "rotation_images": len(picks["sample"]),
+            "recalibration_pool": len(picks["pool"]),
+            "control_splits": promise.CONTROL_SPLITS,
             "methods": replicates[0]["methods"],
-            "numbers": _over_seeds_nested([rep["numbers"] for rep in replicates]),
+            "exchangeability": over_seeds([rep["exchangeability"] for rep in replicates]),
+            "numbers": _with_intervals(
+                _over_seeds_nested([rep["numbers"] for rep in replicates]),
+                replicates,
+                n_boot=sizes["bootstrap"],
+                seed=ctx.seed,
+            ),
         }
         conformal_views.figures(writer, dataset, results[dataset], options.alpha)
     summary = conformal_views.summary_lines(results, options.alpha)
