@@ -16,6 +16,7 @@ from mnistlab.uncertainty.conformal import (
     conformal_quantile,
     lac_scores,
     prediction_sets,
+    random_splits,
     raps_scores,
     set_summary,
     split_coverages,
@@ -198,10 +199,9 @@ def test_plain_aps_is_well_defined_where_float32_ties_at_one():
     assert sizes[0] > sizes[1] > sizes[2], sizes
     assert coverages[0] > coverages[1] > coverages[2], coverages
     for alpha in (0.05, 0.1):
+        splits = random_splits(len(labels), 2000, 300, seed=0)
         mean = np.mean(
-            split_coverages(
-                scores[np.arange(len(labels)), labels], [alpha], n_cal=2000, splits=300, seed=0
-            )[alpha]
+            split_coverages(scores[np.arange(len(labels)), labels], [alpha], splits)[alpha]
         )
         assert abs(mean - (1 - alpha)) < 0.005, (alpha, mean)
 
@@ -255,16 +255,15 @@ def test_split_coverages_equal_the_straightforward_loop():
     """Ranks instead of a sort per split give each split's coverage exactly, ties included."""
     rng = np.random.default_rng(0)
     true = np.round(rng.random(600), 2)  # many ties
-    out = split_coverages(true, [0.001, 0.05, 0.1, 0.5], n_cal=250, splits=40, seed=3)
-    draws = np.random.default_rng(3)
-    for split in range(40):
-        is_cal = np.zeros(len(true), bool)
-        is_cal[draws.choice(len(true), 250, replace=False)] = True
+    splits = random_splits(len(true), 250, 40, seed=3)
+    assert (splits.sum(axis=1) == 250).all() and len({row.tobytes() for row in splits}) == 40
+    out = split_coverages(true, [0.001, 0.05, 0.1, 0.5], splits)
+    for split, is_cal in enumerate(splits):
         for alpha, coverages in out.items():
             q = conformal_quantile(true[is_cal], alpha)
             assert coverages[split] == pytest.approx(np.mean(true[~is_cal] <= q), abs=1e-12)
     with pytest.raises(ValueError, match="n_cal must be in"):
-        split_coverages(true, [0.1], n_cal=600, splits=2, seed=0)
+        random_splits(len(true), 600, 2, seed=0)
 
 
 def test_size_stratified_coverage_against_mapie():

@@ -118,6 +118,32 @@ def test_report_over_two_seeds(quick_report):
     assert "wall / floor" in (quick_report / "report.md").read_text()
 
 
+def test_conformal_checks_its_promise_in_the_report(quick_report):
+    """Over two seeds: intervals from --bootstrap around every test coverage, the exchangeable
+    control, class-conditional sets, recalibration per angle, and the paragraphs and tables
+    that state them."""
+    results = json.loads((quick_report / "results.json").read_text())
+    conformal = results["studies"]["conformal"]
+    assert conformal["options"]["bootstrap"] == 100  # --quick's resamples, recorded
+    for entry in conformal["datasets"].values():
+        assert set(entry["exchangeability"]) >= {"ks_p_value", "calibration_accuracy"}
+        msp = entry["numbers"]["msp"]
+        for score, by_alpha in msp["sets"].items():
+            for alpha, cell in by_alpha.items():
+                assert cell["coverage_low"] <= cell["coverage"] <= cell["coverage_high"]
+                assert 0 <= msp["control"][score][alpha]["coverage"] <= 1
+                assert "worst_class_coverage" in msp["class_sets"][score][alpha]
+        recal = msp["recalibration"]["lac"]["0.1"]
+        assert list(recal) == ["30", "60", "90"]
+        assert len(recal["30"]["coverage/50_seeds"]) == 2
+        assert "control" not in entry["numbers"].get("max-logit", {})  # a score: no sets
+    text = " ".join(results["sections"]["conformal"]["text"])
+    assert "is the promise kept?" in text and "a promise per class" in text
+    headers = [t["header"][0] for t in results["sections"]["conformal"]["tables"]]
+    assert "mnist, LAC: method" in headers and "mnist, LAC a=0.1: method" in headers
+    assert (quick_report.parent / "conformal" / "recalibration-mnist.png").is_file()
+
+
 def test_report_numbers_equal_results_json(quick_report):
     html = (quick_report / "index.html").read_text()
     markdown = (quick_report / "report.md").read_text()

@@ -174,25 +174,32 @@ def set_summary(sets: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def split_coverages(true_scores: np.ndarray, alphas, *, n_cal: int, splits: int, seed) -> dict:
-    """The exchangeable control: calibrate on n_cal images drawn at random from one labelled
-    set, measure coverage on the rest, `splits` times. Returns {alpha: (splits,) coverages}.
+def random_splits(n: int, n_cal: int, splits: int, seed) -> np.ndarray:
+    """(splits, n) booleans: each row marks n_cal of n images, drawn at random, to calibrate on."""
+    if not 0 < n_cal < n:
+        raise ValueError(f"n_cal must be in (0, {n}), got {n_cal}")
+    rng = np.random.default_rng(seed)
+    chosen = np.argsort(rng.random((splits, n)), axis=1)[:, :n_cal]
+    masks = np.zeros((splits, n), bool)
+    np.put_along_axis(masks, chosen, True, axis=1)
+    return masks
+
+
+def split_coverages(true_scores: np.ndarray, alphas, calibration: np.ndarray) -> dict:
+    """The exchangeable control: calibrate on the images each row of `calibration` marks (from
+    random_splits), measure coverage on the others. Returns {alpha: (splits,) coverages}.
 
     Ranks instead of sorting per split: with the scores sorted once, a split's q is its
     calibration part's k-th score, and the test images covered are those ranked at or below
     the last score equal to q (ties included), less the calibration images ranked there."""
     true = np.asarray(true_scores, np.float64)
-    n = len(true)
-    if not 0 < n_cal < n:
-        raise ValueError(f"n_cal must be in (0, {n}), got {n_cal}")
+    calibration = np.asarray(calibration, bool)
+    splits, n = calibration.shape
+    n_cal = int(calibration[0].sum())
     order = np.argsort(true, kind="stable")
     ordered = true[order]
     last_tied = np.searchsorted(ordered, ordered, side="right") - 1  # last index of each tie
-    rng = np.random.default_rng(seed)
-    is_cal = np.zeros((splits, n), bool)
-    for row in is_cal:
-        row[rng.choice(n, n_cal, replace=False)] = True
-    cal_up_to = np.cumsum(is_cal[:, order], axis=1)  # calibration images at ranks <= j
+    cal_up_to = np.cumsum(calibration[:, order], axis=1, dtype=np.int32)  # cal. ranks <= j
     out = {}
     for alpha in alphas:
         _check_alpha(alpha)
@@ -201,7 +208,7 @@ def split_coverages(true_scores: np.ndarray, alphas, *, n_cal: int, splits: int,
             out[alpha] = np.ones(splits)
             continue
         # the rank-th calibration image's position in sorted order, then the end of its tie
-        position = (cal_up_to < rank).sum(axis=1)
+        position = np.argmax(cal_up_to >= rank, axis=1)
         end = last_tied[position]
         covered_test = end + 1 - cal_up_to[np.arange(splits), end]
         out[alpha] = covered_test / (n - n_cal)

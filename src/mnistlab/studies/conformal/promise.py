@@ -18,6 +18,7 @@ import numpy as np
 from mnistlab.uncertainty.conformal import (
     conformal_quantile,
     prediction_sets,
+    random_splits,
     split_coverages,
     true_label_scores,
 )
@@ -26,13 +27,15 @@ from mnistlab.uncertainty.paired import mean_intervals
 CONTROL_SPLITS = 200  # random calibration/test splits of the test set
 RECALIBRATION_ANGLES = (30, 60, 90)
 RECALIBRATION_SIZES = (50, 100, 200, 500)  # labelled rotated images to recalibrate on
-RECALIBRATION_DRAWS = 20  # random samples of each size from the pool
+RECALIBRATION_DRAWS = 20  # random calibration/scored splits of the rotated images per size
+MIN_SCORED = 100  # rotated images left to score a recalibration on
 
 
-def control(true_scores: np.ndarray, alphas, *, n_cal: int, seed) -> dict:
+def control(true_scores: np.ndarray, alphas, calibration: np.ndarray) -> dict:
     """The exchangeable control for one score: {a: coverage mean over the splits, and the 5th
-    and 95th percentiles of the split coverages}. true_scores: the test set's (N,)."""
-    coverages = split_coverages(true_scores, alphas, n_cal=n_cal, splits=CONTROL_SPLITS, seed=seed)
+    and 95th percentiles of the split coverages}. true_scores: the test set's (N,);
+    calibration: the splits (random_splits), the same for every method and score."""
+    coverages = split_coverages(true_scores, alphas, calibration)
     return {
         f"{a:g}": {
             "coverage": float(c.mean()),
@@ -41,6 +44,11 @@ def control(true_scores: np.ndarray, alphas, *, n_cal: int, seed) -> dict:
         }
         for a, c in coverages.items()
     }
+
+
+def control_splits(n: int, n_cal: int, seed) -> np.ndarray:
+    """The control's CONTROL_SPLITS random calibration parts of n test images."""
+    return random_splits(n, n_cal, CONTROL_SPLITS, seed)
 
 
 def exchangeability(cal_probabilities, cal_labels, test_probabilities, test_labels) -> dict:
@@ -69,27 +77,27 @@ def exchangeability(cal_probabilities, cal_labels, test_probabilities, test_labe
     }
 
 
-def recalibration(pool_scores, pool_labels, eval_scores, eval_labels, clean_q, alpha, rng) -> dict:
-    """Coverage and size on shifted images (eval_*) of sets calibrated on clean data (clean_q)
-    and of sets recalibrated on n images of a labelled shifted pool (pool_*, disjoint from
-    the evaluated images), n in RECALIBRATION_SIZES up to the pool's size, averaged over RECALIBRATION_DRAWS samples.
+def recalibration(scores, labels, clean_q, alpha, rng) -> dict:
+    """Coverage and size on shifted images of sets calibrated on clean data (clean_q), and of
+    sets recalibrated on n of the shifted images and scored on the others, n in
+    RECALIBRATION_SIZES (while at least MIN_SCORED images remain to score), averaged over
+    RECALIBRATION_DRAWS random draws. scores: (N, C) class scores of N labelled shifted images.
     Returns {"coverage/clean", "mean_size/clean", "coverage/<n>", "mean_size/<n>", ...}."""
-    pool_true = true_label_scores(pool_scores, pool_labels)
-    eval_true = true_label_scores(eval_scores, eval_labels)
+    true = true_label_scores(scores, labels)
     out = {
-        "coverage/clean": float(np.mean(eval_true <= clean_q)),
-        "mean_size/clean": float(prediction_sets(eval_scores, clean_q).sum(axis=1).mean()),
+        "coverage/clean": float(np.mean(true <= clean_q)),
+        "mean_size/clean": float(prediction_sets(scores, clean_q).sum(axis=1).mean()),
     }
-    for n in (n for n in RECALIBRATION_SIZES if n <= len(pool_true)):
-        draws = 1 if n == len(pool_true) else RECALIBRATION_DRAWS  # the whole pool: one draw
-        qs = [
-            conformal_quantile(pool_true[rng.choice(len(pool_true), n, replace=False)], alpha)
-            for _ in range(draws)
-        ]
-        out[f"coverage/{n}"] = float(np.mean([np.mean(eval_true <= q) for q in qs]))
-        out[f"mean_size/{n}"] = float(
-            np.mean([prediction_sets(eval_scores, q).sum(axis=1).mean() for q in qs])
-        )
+    for n in (n for n in RECALIBRATION_SIZES if n + MIN_SCORED <= len(true)):
+        coverage, size = [], []
+        for _ in range(RECALIBRATION_DRAWS):
+            order = rng.permutation(len(true))
+            q = conformal_quantile(true[order[:n]], alpha)
+            scored = order[n:]
+            coverage.append(np.mean(true[scored] <= q))
+            size.append(prediction_sets(scores[scored], q).sum(axis=1).mean())
+        out[f"coverage/{n}"] = float(np.mean(coverage))
+        out[f"mean_size/{n}"] = float(np.mean(size))
     return out
 
 

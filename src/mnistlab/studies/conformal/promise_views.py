@@ -120,14 +120,16 @@ def recalibration_figure(writer, dataset: str, entry: dict, alpha: str) -> None:
             legend=ax is axes[0, 0],
         )
         ax.set_xscale("log")
+        ax.set_xticks([int(k) for k in sizes], sizes)  # the sizes tried, not powers of ten
+        ax.minorticks_off()
         ax.axhline(1 - float(alpha), color="black", ls="--", lw=1)
         ax.axhline(recal[REFERENCE][angle]["coverage/clean"], color="grey", ls=":", lw=1.2)
     writer.figure(
         f"recalibration-{dataset}",
         fig,
         f"{dataset}: LAC coverage on rotated test images when the sets are recalibrated on a "
-        f"few labelled rotated images (other test images than those scored), mean over draws "
-        f"and seeds (dashed: the promise 1 - a; dotted: max softmax calibrated on clean images).",
+        f"few labelled rotated images and scored on the others, mean over draws and seeds "
+        f"(dashed: the promise 1 - a; dotted: max softmax calibrated on clean images).",
     )
 
 

@@ -42,7 +42,9 @@ from mnistlab.uncertainty.method import BASE, SCORE
 
 ERROR_TARGETS = (0.01, 0.02, 0.05)
 DELTA = 0.05  # the abstention bound holds with probability at least 95%
-RECALIBRATION_POOL = max(promise.RECALIBRATION_SIZES)  # test images, apart from the sample
+# test images rotated only for the recalibration, beside the sample: the largest size is then
+# recalibrated on while the sample's worth of images remains to be scored
+RECALIBRATION_POOL = max(promise.RECALIBRATION_SIZES)
 
 
 def _alphas(text) -> tuple[float, ...]:
@@ -89,7 +91,7 @@ def _abstention_numbers(method, labels, cal_labels, target) -> dict:
 def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, sizes) -> dict:
     """Every method's sets and abstention rule on one seed replicate: {method key: numbers}.
     models: the replicate's models by role; picks: the test images to rotate ("sample") and
-    to recalibrate on ("pool"). A score-only method gets an abstention rule (its score ranks
+    to add to them for the recalibration ("pool"). A score-only method gets an abstention rule (its score ranks
     the answers its own way) but no sets: its probabilities, hence its sets, are another
     method's."""
     _, _, x_val, y_val = training_arrays(models[BASE].spec, ctx.data_dir)
@@ -112,9 +114,11 @@ def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, siz
     )
     numbers, covered = {}, {}
     with_sets = [m for m in out["methods"] if m.kind != SCORE]
+    # one set of splits for every method and score: paired, and drawn once
+    splits = promise.control_splits(len(labels), min(len(y_val) - half, len(labels) // 2), seed)
     for i, method in enumerate(with_sets):
         numbers[method.key], method_covered = sets_numbers.method_numbers(
-            method, i, labels, sample, pool, y_val[half:], seed=seed, alphas=options.alpha
+            method, i, labels, sample, pool, y_val[half:], splits, seed=seed, alphas=options.alpha
         )
         covered.update({(method.key, *k): v for k, v in method_covered.items()})
     for method in out["methods"]:
@@ -212,7 +216,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "fit_size": replicates[0]["fit_size"],
             "test_size": len(labels),
             "rotation_images": len(picks["sample"]),
-            "recalibration_pool": len(picks["pool"]),
+            "recalibration_images": len(picks["sample"]) + len(picks["pool"]),
             "control_splits": promise.CONTROL_SPLITS,
             "methods": replicates[0]["methods"],
             "exchangeability": over_seeds([rep["exchangeability"] for rep in replicates]),
