@@ -16,7 +16,8 @@ REFERENCE = "msp"  # the method whose numbers the paragraph states
 
 
 def _coverage_interval(cell: dict) -> str:
-    text = seed_mean(cell, "coverage", ".3f")
+    """The mean coverage and its interval (which holds the seed-to-seed spread already)."""
+    text = fmt(cell["coverage"], ".3f")
     if "coverage_low" in cell:
         text += f" [{fmt(cell['coverage_low'], '.3f')}, {fmt(cell['coverage_high'], '.3f')}]"
     return text

@@ -24,7 +24,7 @@ from mnistlab.studies.conformal import promise
 from mnistlab.studies.conformal import sets as sets_numbers
 from mnistlab.studies.conformal import views as conformal_views
 from mnistlab.studies.conformal.views import ROTATIONS
-from mnistlab.studies.framework.context import StudyContext, test_set
+from mnistlab.studies.framework.context import StudyContext, test_order, test_set
 from mnistlab.studies.framework.method_study import (
     MethodStudyOptions,
     evaluate_replicate,
@@ -186,8 +186,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     results, every_replicate = {}, []
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
-        rng = np.random.default_rng([ctx.seed, 8])
-        order = rng.permutation(len(labels))
+        order = test_order(ctx, len(labels))  # the shift study's rotated images come first
         pool_size = min(RECALIBRATION_POOL, len(labels) // 2)
         shown = min(images_per_angle, len(labels) - pool_size)
         picks = {

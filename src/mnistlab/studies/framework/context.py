@@ -194,6 +194,14 @@ def test_set(ctx: StudyContext, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     return (images[:size], labels[:size]) if size is not None else (images, labels)
 
 
+def test_order(ctx: StudyContext, n: int) -> np.ndarray:
+    """A seeded order of the n test images, the same in every study: the shift study rotates
+    its first images, and the conformal study the same ones (their outputs are then computed
+    once per run). Seeded, because the test set's first images are not representative
+    (MNIST's test set starts with the cleaner half of its writers)."""
+    return np.random.default_rng([ctx.seed, 7]).permutation(n)
+
+
 def model_summary(trained: TrainedModel) -> dict:
     meta = trained.meta
     return {

@@ -19,7 +19,7 @@ from mnistlab.config import check_at_least
 from mnistlab.data.corruptions import CORRUPTIONS, corrupt
 from mnistlab.data.letters import letters
 from mnistlab.data.shifts import ROTATION_DEGREES, TRANSLATION_PIXELS, rotate, translate
-from mnistlab.studies.framework.context import StudyContext, test_set
+from mnistlab.studies.framework.context import StudyContext, test_order, test_set
 from mnistlab.studies.framework.method_study import (
     MethodStudyOptions,
     evaluate_replicate,
@@ -136,11 +136,7 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
     results, verdicts, every_replicate = {}, {}, []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
-        # A seeded sample of the test set: its first images are not representative (MNIST's
-        # test set starts with the cleaner half of its writers).
-        chosen = np.sort(
-            np.random.default_rng([ctx.seed, 7]).permutation(len(labels))[: size["images"]]
-        )
+        chosen = np.sort(test_order(ctx, len(labels))[: size["images"]])
         images, labels = images[chosen], labels[chosen]
         progress.say(
             f"shift: {dataset}, making {len(families['rotation']) + len(families['translation']) + len(CORRUPTIONS) - 1} shifted sets and {size['images']} letters"
