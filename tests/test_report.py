@@ -135,7 +135,7 @@ def test_conformal_checks_its_promise_in_the_report(quick_report):
                 assert "worst_class_coverage" in msp["class_sets"][score][alpha]
         recal = msp["recalibration"]["lac"]["0.1"]
         assert list(recal) == ["30", "60", "90"]
-        assert len(recal["30"]["coverage/50_seeds"]) == 2
+        assert len(recal["30"]["coverage/25_seeds"]) == 2  # --quick: 100 rotated images
         assert "control" not in entry["numbers"].get("max-logit", {})  # a score: no sets
     text = " ".join(results["sections"]["conformal"]["text"])
     assert "is the promise kept?" in text and "a promise per class" in text

@@ -26,9 +26,10 @@ from mnistlab.uncertainty.paired import mean_intervals
 
 CONTROL_SPLITS = 200  # random calibration/test splits of the test set
 RECALIBRATION_ANGLES = (30, 60, 90)
-RECALIBRATION_SIZES = (50, 100, 200, 500)  # labelled rotated images to recalibrate on
+# labelled rotated images to recalibrate on, each size while MIN_SCORED images remain to score
+RECALIBRATION_SIZES = (25, 50, 100, 200, 500)
 RECALIBRATION_DRAWS = 20  # random calibration/scored splits of the rotated images per size
-MIN_SCORED = 100  # rotated images left to score a recalibration on
+MIN_SCORED = 50
 
 
 def control(true_scores: np.ndarray, alphas, calibration: np.ndarray) -> dict:

@@ -118,6 +118,7 @@ def recalibration_figure(writer, dataset: str, entry: dict, alpha: str) -> None:
             ax=ax,
             title=f"rotated {angle}°, a = {alpha}",
             xlabel="rotated images recalibrated on",
+            ylabel="coverage" if ax is axes[0, 0] else "",
             legend=ax is axes[0, 0],
         )
         ax.set_xscale("log")
@@ -157,7 +158,7 @@ def promise_paragraph(dataset: str, entry: dict, alpha: str) -> str:
     scores = (
         f"The true-label scores (1 - p_y) of the calibration images and of the test images "
         f"{'differ' if differ else 'do not differ detectably'} (Kolmogorov-Smirnov D = "
-        f"{x['ks_statistic']:.3f}, p {_p(x['ks_p_value'])}, mean over seeds); the model is right "
+        f"{x['ks_statistic']:.3f}, p {_p(x['ks_p_value'])}, means over seeds); the model is right "
         f"on {x['calibration_accuracy']:.3f} of the calibration images and {x['test_accuracy']:.3f} "
         f"of the test images ({x['test_first_half_accuracy']:.3f} of the test set's first half, "
         f"{x['test_second_half_accuracy']:.3f} of its second)."

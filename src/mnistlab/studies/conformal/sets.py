@@ -33,13 +33,11 @@ def _marginal_numbers(scores: dict, labels, rotated_labels, cal_labels, alpha):
     return out, sets[np.arange(len(labels)), labels]
 
 
-def method_numbers(
-    method, i, labels, sample, pool, cal_labels, control_splits, *, seed, alphas
-) -> tuple:
+def method_numbers(method, i, labels, sample, cal_labels, control_splits, *, seed, alphas) -> tuple:
     """Every conformal number of one method with probabilities on one replicate, and the
-    test images each (score, a) covers. sample: the test images rotated for the shift check;
-    pool: other test images, rotated with them for the recalibration; control_splits: the exchangeable
-    control's calibration parts of the test set (promise.control_splits)."""
+    test images each (score, a) covers. sample: the test images rotated for the shift check
+    and the recalibration; control_splits: the exchangeable control's calibration parts of
+    the test set (promise.control_splits)."""
     rotated_labels = labels[sample]
     rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
     # Each score once per set, shared by every a: the sets of one image are then nested
@@ -71,13 +69,11 @@ def method_numbers(
             true_label_scores(scores[score]["test"], labels), alphas, control_splits
         )
     lac, recal_rng = scores["lac"], np.random.default_rng([seed, i, 99])
-    # the rotated images scored above and the pool: one labelled shifted set to split
-    shifted_labels = np.concatenate([labels[sample], labels[pool]])
     numbers["recalibration"]["lac"] = {
         f"{alpha:g}": {
             f"{angle}": promise.recalibration(
-                np.concatenate([lac[f"rotation/{angle}"], lac[f"recalibration/{angle}"]]),
-                shifted_labels,
+                lac[f"rotation/{angle}"],
+                rotated_labels,
                 numbers["sets"]["lac"][f"{alpha:g}"]["q"],
                 alpha,
                 recal_rng,

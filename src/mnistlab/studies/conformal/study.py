@@ -42,9 +42,6 @@ from mnistlab.uncertainty.method import BASE, SCORE
 
 ERROR_TARGETS = (0.01, 0.02, 0.05)
 DELTA = 0.05  # the abstention bound holds with probability at least 95%
-# test images rotated only for the recalibration, beside the sample: the largest size is then
-# recalibrated on while the sample's worth of images remains to be scored
-RECALIBRATION_POOL = max(promise.RECALIBRATION_SIZES)
 
 
 def _alphas(text) -> tuple[float, ...]:
@@ -90,18 +87,14 @@ def _abstention_numbers(method, labels, cal_labels, target) -> dict:
 
 def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, sizes) -> dict:
     """Every method's sets and abstention rule on one seed replicate: {method key: numbers}.
-    models: the replicate's models by role; picks: the test images to rotate ("sample") and
-    to add to them for the recalibration ("pool"). A score-only method gets an abstention rule (its score ranks
+    models: the replicate's models by role; picks: the test images to rotate ("sample"). A score-only method gets an abstention rule (its score ranks
     the answers its own way) but no sets: its probabilities, hence its sets, are another
     method's."""
     _, _, x_val, y_val = training_arrays(models[BASE].spec, ctx.data_dir)
     half = len(y_val) // 2
-    sample, pool = picks["sample"], picks["pool"]
+    sample = picks["sample"]
     sets = {"calibration": x_val[half:], "test": images}
     sets.update({f"rotation/{a}": rotate(images[sample], a) for a in ROTATIONS})
-    sets.update(
-        {f"recalibration/{a}": rotate(images[pool], a) for a in promise.RECALIBRATION_ANGLES}
-    )
     out = evaluate_replicate(
         ctx,
         dataset,
@@ -118,7 +111,7 @@ def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, siz
     splits = promise.control_splits(len(labels), min(len(y_val) - half, len(labels) // 2), seed)
     for i, method in enumerate(with_sets):
         numbers[method.key], method_covered = sets_numbers.method_numbers(
-            method, i, labels, sample, pool, y_val[half:], splits, seed=seed, alphas=options.alpha
+            method, i, labels, sample, y_val[half:], splits, seed=seed, alphas=options.alpha
         )
         covered.update({(method.key, *k): v for k, v in method_covered.items()})
     for method in out["methods"]:
@@ -174,7 +167,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "angles": list(promise.RECALIBRATION_ANGLES),
             "sizes": list(promise.RECALIBRATION_SIZES),
             "draws": promise.RECALIBRATION_DRAWS,
-            "pool": RECALIBRATION_POOL,
+            "scored_at_least": promise.MIN_SCORED,
         },
         "error_targets": list(ERROR_TARGETS),
         "delta": DELTA,
@@ -186,13 +179,8 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     results, every_replicate = {}, []
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
-        order = test_order(ctx, len(labels))  # the shift study's rotated images come first
-        pool_size = min(RECALIBRATION_POOL, len(labels) // 2)
-        shown = min(images_per_angle, len(labels) - pool_size)
-        picks = {
-            "sample": np.sort(order[:shown]),
-            "pool": np.sort(order[shown : shown + pool_size]),
-        }
+        # the shift study's rotated images: their outputs are computed once per report
+        picks = {"sample": np.sort(test_order(ctx, len(labels))[:images_per_angle])}
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"conformal: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
@@ -215,7 +203,6 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "fit_size": replicates[0]["fit_size"],
             "test_size": len(labels),
             "rotation_images": len(picks["sample"]),
-            "recalibration_images": len(picks["sample"]) + len(picks["pool"]),
             "control_splits": promise.CONTROL_SPLITS,
             "methods": replicates[0]["methods"],
             "exchangeability": over_seeds([rep["exchangeability"] for rep in replicates]),

@@ -142,9 +142,9 @@ def sections(document: dict, folder) -> list[Section]:
         f"test images and scored on the others, over {first.get('control_splits', 200)} splits "
         f"(mean, and 5th-95th percentile of the splits), which must cover 1 - a whatever the data. "
         f"Class-conditional sets calibrate one threshold per class, on that class's calibration images. "
-        f"Recalibration: the sets' threshold refitted on n labelled rotated test images and scored "
-        f"on the others of {first.get('recalibration_images', 'n/a')} rotated test images, "
-        f"averaged over {opts.get('recalibration', {}).get('draws', 'n/a')} random draws per n.",
+        f"Recalibration: the sets' threshold refitted on n of the {first['rotation_images']} labelled "
+        f"rotated test images and scored on the others, averaged over "
+        f"{opts.get('recalibration', {}).get('draws', 'n/a')} random splits per n.",
     ]
     tables, numbers = [], {}
     for dataset, entry in document["datasets"].items():
