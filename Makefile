@@ -1,16 +1,28 @@
 # Every target sets up .venv on first use (standard venv + pip, pinned by constraints.txt).
+# Python 3.11, 3.12 or 3.13: `make venv PYTHON=python3.12` picks one.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: venv test lint train report bench clean
+.PHONY: venv test lint train report bench notebook clean
 
 venv: $(VENV)/.installed
 
+# The version is checked before pip runs (pip's own answer on 3.10 is a dependency conflict),
+# a half-made environment is never reused (it is removed before and after a failed install),
+# and the stamp is written last, only when everything installed.
 $(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+	  echo "mnistlab needs Python 3.11, 3.12 or 3.13, but PYTHON=$(PYTHON) is $$($(PYTHON) -V 2>&1 || echo missing); run: make venv PYTHON=python3.11 (or python3.12, python3.13)" >&2; \
+	  exit 2; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) -e '.[dev]' || { rm -rf $(VENV); \
+	  echo "pip could not install mnistlab's environment (see above); the half-made $(VENV) is removed: fix the cause and run make again" >&2; \
+	  exit 2; }
+	$(BIN)/python -c 'import mnistlab'  # gives Keras a keras.json naming JAX, where it has none
 	touch $@
 
 test: venv
@@ -28,6 +40,15 @@ report: venv
 
 bench: venv
 	$(BIN)/mnistlab bench $(ARGS)
+
+# The exercise notebook in JupyterLab, from the project's environment (JupyterLab is installed
+# on first use: the `notebook` extra). ARGS go to `jupyter lab`, e.g. ARGS=--no-browser.
+notebook: $(VENV)/.notebook
+	$(BIN)/jupyter lab src/mnistlab/examples/exercise.ipynb $(ARGS)
+
+$(VENV)/.notebook: $(VENV)/.installed
+	$(PIP) -e '.[dev,notebook]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) mnistlab-out .pytest_cache .ruff_cache

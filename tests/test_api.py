@@ -12,7 +12,7 @@ import pytest
 import mnistlab
 from mnistlab.cli import main
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "mnistlab" / "examples"
 
 
 def test_public_names_have_docstrings():
@@ -81,6 +81,46 @@ def _import_in_subprocess(code: str) -> subprocess.CompletedProcess:
     )
 
 
+def _in_home(home, code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_HOME")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(home)},
+        timeout=120,
+    )
+
+
+def test_plain_import_keras_works_after_mnistlab_in_a_fresh_home(tmp_path):
+    """Keras writes ~/.keras/keras.json naming TensorFlow on its first import; mnistlab gives it
+    one naming JAX instead (and repairs the one Keras wrote when TensorFlow is not installed),
+    so `import keras` works before or after mnistlab. A keras.json of the user's is left alone."""
+    config = tmp_path / ".keras" / "keras.json"
+    assert _in_home(tmp_path, "import mnistlab").returncode == 0
+    assert json.loads(config.read_text())["backend"] == "jax"
+    from mnistlab.runs import current_umask
+
+    assert config.stat().st_mode & 0o777 == 0o666 & ~current_umask()  # as Keras would write it
+    done = _in_home(tmp_path, "import keras; print(keras.backend.backend())")
+    assert done.returncode == 0 and done.stdout.strip() == "jax", done.stderr[-300:]
+    assert _in_home(tmp_path, "import keras, mnistlab").returncode == 0
+
+    keras_default = {
+        "floatx": "float32",
+        "epsilon": 1e-07,
+        "backend": "tensorflow",
+        "image_data_format": "channels_last",
+    }
+    config.write_text(json.dumps(keras_default))  # what a first plain `import keras` writes
+    assert _in_home(tmp_path, "import mnistlab").returncode == 0
+    assert json.loads(config.read_text())["backend"] == "jax"
+
+    config.write_text('{"backend": "torch", "floatx": "float16"}')  # the user's own choice
+    assert _in_home(tmp_path, "import mnistlab").returncode == 0
+    assert json.loads(config.read_text()) == {"backend": "torch", "floatx": "float16"}
+
+
 def test_keras_imported_first_with_another_backend_is_one_clear_line():
     # A stand-in for Keras already imported on the TensorFlow backend (TensorFlow is not
     # installed here, and need not be to check the message).
@@ -106,7 +146,7 @@ def test_keras_imported_first_with_jax_is_fine():
 
 
 def test_notebook_runs_on_the_quick_profile(real_data_dir, tmp_path, monkeypatch):
-    """examples/exercise.ipynb, executed cell by cell in a real Jupyter kernel."""
+    """The example notebook (mnistlab/examples/exercise.ipynb), executed cell by cell in a real Jupyter kernel."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(EXAMPLES / "exercise.ipynb", as_version=4)
@@ -121,6 +161,13 @@ def test_notebook_runs_on_the_quick_profile(real_data_dir, tmp_path, monkeypatch
     client.execute()
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
+    # Progress renders as HTML bars and plain status lines: nothing on stderr, which Jupyter
+    # shows as an error-coloured block.
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], [
+        o.text[:200] for o in outputs if o.output_type == "stream" and o.name == "stderr"
+    ]
+    bars = [o for o in outputs if "<progress" in o.get("data", {}).get("text/html", "")]
+    assert bars, "no progress bar was shown"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     sections = [o for o in outputs if '<section id="' in o.get("data", {}).get("text/html", "")]
     assert images, "the histogram cell shows no inline figure"

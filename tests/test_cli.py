@@ -81,3 +81,13 @@ def test_data_command_lists_and_verifies(synthetic_data, capsys):
 def test_data_command_reports_missing(tmp_path, capsys):
     assert main(["data", "--data-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().out.count("missing") == 8
+
+
+def test_quiet_before_or_after_the_command():
+    from mnistlab.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["-q", "report"]).quiet
+    assert parser.parse_args(["report", "-q"]).quiet
+    assert parser.parse_args(["data", "--quiet"]).quiet
+    assert not parser.parse_args(["report"]).quiet

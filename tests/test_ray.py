@@ -28,6 +28,21 @@ def test_an_unreachable_cluster_is_a_one_line_error(synthetic_data, tmp_path, ca
         assert "ray start --head" in err and len(err.strip().splitlines()) == 1
 
 
+def test_starting_a_local_ray_instance_prints_nothing(capfd):
+    """Ray's own log lines (its start-up notice, its token warning) stay out of the user's
+    output: the first tests of this module run before it starts its own instance."""
+    from mnistlab.training.remote import connect
+
+    if ray.is_initialized():
+        pytest.skip("Ray was started by an earlier test")
+    try:
+        connect(None)
+        err = capfd.readouterr().err
+        assert "INFO" not in err and "WARNING" not in err, err
+    finally:
+        ray.shutdown()
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(

@@ -129,6 +129,9 @@ def _add_study_options(parser: argparse.ArgumentParser, study) -> None:
         )
 
 
+QUIET_HELP = "no progress bars or status lines"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (the usage is one --help away)."""
 
@@ -142,9 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train MNIST / Fashion-MNIST classifiers and measure when their answers can be trusted.",
     )
     parser.add_argument("--version", action="version", version=f"mnistlab {__version__}")
-    parser.add_argument(
-        "--quiet", "-q", action="store_true", help="no progress bars or status lines"
-    )
+    parser.add_argument("--quiet", "-q", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("data", help="list both data sets, verify them, say where they are")
@@ -169,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight dropout fractions to list keys for (default: 0.01,0.03,0.2,0.6)",
     )
     p.set_defaults(func=commands.cmd_methods)
+
+    p = sub.add_parser(
+        "examples", help="copy the example notebook and variants grid into a folder of yours"
+    )
+    p.add_argument(
+        "--out",
+        default="mnistlab-examples",
+        help="folder to write them to (default: mnistlab-examples)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.set_defaults(func=commands.cmd_examples)
 
     from mnistlab.studies.registry import STUDIES
 
@@ -198,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p, seeds=REPORT_SEEDS)
     p.set_defaults(func=commands.cmd_report)
+    for command in sub.choices.values():  # -q after the command too: mnistlab report -q
+        command.add_argument(
+            "--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
+        )
     return parser
 
 

@@ -95,6 +95,36 @@ def cmd_methods(args) -> int:
     return 0
 
 
+EXAMPLE_FILES = ("exercise.ipynb", "grid.toml")
+
+
+def cmd_examples(args) -> int:
+    """Copy the examples that come with the package into a folder: the notebook and a grid."""
+    from importlib import resources
+
+    from mnistlab.errors import UserError
+    from mnistlab.runs import atomic_path
+
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file; give --out a folder to write the examples into")
+    source = resources.files("mnistlab.examples")
+    for name in EXAMPLE_FILES:
+        target = folder / name
+        if target.exists() and not args.force:
+            print(f"kept     {target} (it exists; --force overwrites it)")
+            continue
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(source.joinpath(name).read_bytes())
+        print(f"wrote    {target}")
+    print(
+        f"open the notebook with: jupyter lab {folder / 'exercise.ipynb'} "
+        f"(or `make notebook` in a clone); use the grid with: mnistlab variants --grid "
+        f"{folder / 'grid.toml'}"
+    )
+    return 0
+
+
 def cmd_report(args) -> int:
     from mnistlab import pipeline
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mnistlab import flops, interrupt, progress
@@ -115,7 +115,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f.path, target)
     meta = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": __version__,
         "seed": ctx.seed,
         "seeds": ctx.seed_list,

@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -187,5 +187,5 @@ def environment() -> dict:
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "devices": [str(d) for d in jax.devices()],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

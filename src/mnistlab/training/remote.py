@@ -12,6 +12,7 @@ Workers need mnistlab installed in the same version (on one machine: the same en
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterator
 
@@ -62,6 +63,7 @@ def connect(address: str | None):
                 address=address,
                 include_dashboard=False,
                 log_to_driver=False,
+                logging_level=logging.ERROR,  # Ray's own INFO and WARNING lines stay out
                 runtime_env={"env_vars": WORKER_ENV},
             )
         except ConnectionError as exc:

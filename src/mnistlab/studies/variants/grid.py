@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from mnistlab.config import parse_hidden
@@ -62,10 +61,8 @@ def default_grid(datasets) -> list[Variant]:
 
 def load_grid(path) -> list[Variant]:
     """Read a TOML grid: [[variant]] tables with name, dataset and any of GRID_KEYS."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    import tomllib
+
     try:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)
@@ -73,11 +70,13 @@ def load_grid(path) -> list[Variant]:
         raise UserError(f"cannot read grid file {path}: {exc.strerror}; check the path") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(
-            f"grid file {path} is not valid TOML ({exc}); see examples/grid.toml"
+            f"grid file {path} is not valid TOML ({exc}); see the example that `mnistlab examples` writes"
         ) from None
     entries = document.get("variant")
     if not isinstance(entries, list) or not entries:
-        raise UserError(f"grid file {path} has no [[variant]] tables; see examples/grid.toml")
+        raise UserError(
+            f"grid file {path} has no [[variant]] tables; see the example that `mnistlab examples` writes"
+        )
     variants = []
     for i, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):

@@ -38,7 +38,9 @@ class VariantsOptions:
     datasets: tuple[str, ...] = datasets_option(
         tuple(DEFAULT_GRID), "only this data set's default grid (default: both)"
     )
-    grid: str | None = option(None, "TOML file of [[variant]] tables (see examples/grid.toml)")
+    grid: str | None = option(
+        None, "TOML file of [[variant]] tables (see the example that `mnistlab examples` writes)"
+    )
 
     def variants(self) -> list[Variant]:
         return load_grid(self.grid) if self.grid else default_grid(self.datasets)
