@@ -43,8 +43,9 @@ bench: venv
 
 # The exercise notebook in JupyterLab, from the project's environment (JupyterLab is installed
 # on first use: the `notebook` extra). ARGS go to `jupyter lab`, e.g. ARGS=--no-browser.
+# As root (a container), Jupyter refuses to start without --allow-root: it is added there.
 notebook: $(VENV)/.notebook
-	$(BIN)/jupyter lab src/mnistlab/examples/exercise.ipynb $(ARGS)
+	$(BIN)/jupyter lab src/mnistlab/examples/exercise.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
 
 $(VENV)/.notebook: $(VENV)/.installed
 	$(PIP) -e '.[dev,notebook]'
