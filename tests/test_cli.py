@@ -91,3 +91,27 @@ def test_quiet_before_or_after_the_command():
     assert parser.parse_args(["report", "-q"]).quiet
     assert parser.parse_args(["data", "--quiet"]).quiet
     assert not parser.parse_args(["report"]).quiet
+
+
+def test_examples_are_copied_out_of_the_package(tmp_path, capsys):
+    """A pip-installed user has no clone: `mnistlab examples` writes the notebook and the grid."""
+    from importlib import resources
+
+    from mnistlab.cli import main
+    from mnistlab.studies.variants.grid import load_grid
+
+    out = tmp_path / "examples"
+    assert main(["examples", "--out", str(out)]) == 0
+    packaged = resources.files("mnistlab.examples")
+    for name in ("exercise.ipynb", "grid.toml"):
+        assert (out / name).read_bytes() == packaged.joinpath(name).read_bytes()
+    assert load_grid(out / "grid.toml")  # the copy is a grid the variants study reads
+    (out / "grid.toml").write_text("# mine\n")
+    assert main(["examples", "--out", str(out)]) == 0
+    assert (out / "grid.toml").read_text() == "# mine\n"  # kept without --force
+    assert "kept" in capsys.readouterr().out
+    assert main(["examples", "--out", str(out), "--force"]) == 0
+    assert (out / "grid.toml").read_bytes() == packaged.joinpath("grid.toml").read_bytes()
+    (tmp_path / "file").write_text("")
+    assert main(["examples", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
