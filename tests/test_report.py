@@ -190,8 +190,17 @@ def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
     out = tmp_path / "out"
     assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     capsys.readouterr()
+    first = json.loads((out / "report" / "results.json").read_text())
     assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     assert capsys.readouterr().out.count("(reused)") == len(STUDIES)
+    # The header keeps the cost of the run that computed the numbers, and names what was reused.
+    second = json.loads((out / "report" / "results.json").read_text())
+    assert second["cost"] == first["cost"] and second["cost_computed_at"] == first["created"]
+    assert second["cost_this_run"]["wall_seconds"] < first["cost"]["wall_seconds"]
+    markdown = (out / "report" / "report.md").read_text()
+    assert f"the run of {first['created']}, which computed these results" in markdown
+    assert "no model trained or evaluated" not in markdown
+    assert "| reused | " + ", ".join(s.name for s in STUDIES) in markdown
     trained = []
     original = training.fit
     monkeypatch.setattr(

@@ -55,6 +55,18 @@ def cost_text(cost: dict) -> str:
     )
 
 
+def _cost_row(meta: dict) -> str:
+    """The cost of the run that computed the results, and this run's when that was another."""
+    text = cost_text(meta["cost"])
+    this_run = meta.get("cost_this_run")
+    if this_run is not None and meta.get("cost_from_earlier_run"):
+        text += (
+            f" (the run of {meta['cost_computed_at']}, which computed these results; this run "
+            f"reused them all in {this_run['wall_seconds']:.1f} s)"
+        )
+    return text
+
+
 def _header_rows(meta: dict) -> list[tuple[str, str]]:
     env = meta["environment"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
@@ -81,7 +93,11 @@ def _header_rows(meta: dict) -> list[tuple[str, str]]:
             + " (every number over these trained models; the first is the exercise's single run)"
             + (" (quick mode: small subsets, 1 epoch)" if meta["quick"] else ""),
         ),
-        ("cost", cost_text(meta["cost"])) if "cost" in meta else ("cost", "not measured"),
+        ("cost", _cost_row(meta)) if "cost" in meta else ("cost", "not measured"),
+        (
+            "reused",
+            ", ".join(k for k, reused in meta["reused"].items() if reused) or "none",
+        ),
         (
             "study wall time",
             ", ".join(

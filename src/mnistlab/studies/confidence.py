@@ -131,13 +131,7 @@ def sections(document: dict, folder) -> list[Section]:
         keys = ("n_right", "n_wrong", "mean_conf_right", "mean_conf_wrong", "share_wrong_above_0.9")
         numbers.update({f"{dataset}/{k}": e[k] for k in keys})
         numbers.update({f"{dataset}/{k}_std": e.get(f"{k}_std") for k in keys})
-        paragraphs.append(
-            f"On {dataset}, wrong answers have a mean confidence of {seed_mean(e, 'mean_conf_wrong', '.3f')} "
-            f"against {seed_mean(e, 'mean_conf_right', '.3f')} for right ones: lower on average, but "
-            f"{seed_mean(e, 'share_wrong_above_0.9', '.1f', scale=100)}% of the wrong answers are still "
-            f"given with confidence above 0.9, so a high softmax probability alone does not guarantee a "
-            f"right answer."
-        )
+        paragraphs.append(_confidence_sentence(dataset, e))
     seeds = (
         len(next(iter(document["datasets"].values())).get("n_wrong_seeds", []))
         if document["datasets"]
@@ -166,3 +160,26 @@ STUDY = Study(
     run=run,
     sections=sections,
 )
+
+
+def _confidence_sentence(dataset: str, e: dict) -> str:
+    """Right against wrong answers' confidence, each clause worded by the numbers it states."""
+    if e["n_wrong"] == 0:
+        return f"On {dataset}, every test answer is right: there are no wrong answers to compare."
+    lower = e["mean_conf_wrong"] < e["mean_conf_right"]
+    text = (
+        f"On {dataset}, wrong answers have a mean confidence of {seed_mean(e, 'mean_conf_wrong', '.3f')} "
+        f"against {seed_mean(e, 'mean_conf_right', '.3f')} for right ones: "
+        f"{'lower' if lower else 'not lower'} on average"
+    )
+    if e["share_wrong_above_0.9"] > 0:
+        return text + (
+            f", and {seed_mean(e, 'share_wrong_above_0.9', '.1f', scale=100)}% of the wrong answers "
+            f"are still given with confidence above 0.9, so a high softmax probability alone does "
+            f"not guarantee a right answer."
+        )
+    return text + (
+        ", and none of the wrong answers is given with confidence above 0.9 here: on this model "
+        "and test set, an answer above 0.9 was right (a small or undertrained model is seldom that "
+        "sure; the full run tells more)."
+    )
