@@ -4,12 +4,12 @@ import json
 import re
 import shutil
 import subprocess
-from html import escape
 
 import pytest
 from test_add_a_method import readme_blocks
 
 from mnistlab.cli import main
+from mnistlab.report.render import html_cell
 from mnistlab.studies.registry import STUDIES
 from mnistlab.uncertainty.registry import unregister_method
 
@@ -152,7 +152,7 @@ def test_report_numbers_equal_results_json(quick_report):
         for table in section["tables"]:
             for row in table["rows"]:
                 assert "| " + " | ".join(row) + " |" in markdown
-                assert "".join(f"<td>{escape(cell)}</td>" for cell in row) in html
+                assert "".join(html_cell(cell) for cell in row) in html
         for paragraph in section["text"]:
             assert paragraph in markdown
     # The sections' numbers are the studies' numbers, not recomputed or rounded copies.
@@ -268,8 +268,14 @@ PROBE = """<script>window.addEventListener('load', () => {
   const images = [...document.images];
   const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
   const sections = [...document.querySelectorAll('section')].map(s => s.id).join(',');
+  const links = [...document.querySelectorAll('nav.toc a')];
+  const landing = links.filter(a => document.getElementById(a.hash.slice(1))).length;
+  const page = document.documentElement.scrollWidth - window.innerWidth;
+  const wide = [...document.querySelectorAll('.table-box')].filter(
+    b => b.getBoundingClientRect().right > document.body.getBoundingClientRect().right + 1).length;
   document.body.insertAdjacentHTML('beforeend',
-    `<pre id="probe">images=${images.length} loaded=${loaded} sections=${sections}</pre>`);
+    `<pre id="probe">images=${images.length} loaded=${loaded} sections=${sections} ` +
+    `links=${links.length} landing=${landing} overflow=${page} wide=${wide}</pre>`);
 });</script>"""
 
 
@@ -284,6 +290,7 @@ def test_report_renders_in_a_real_browser(quick_report, tmp_path):
             *CHROMIUM_FLAGS,
             *profile,
             "--virtual-time-budget=10000",
+            "--window-size=1280,900",
             "--dump-dom",
             page.as_uri(),
         ],
@@ -291,11 +298,19 @@ def test_report_renders_in_a_real_browser(quick_report, tmp_path):
         text=True,
         timeout=120,
     ).stdout
-    probe = re.search(r"images=(\d+) loaded=(\d+) sections=([\w,-]+)", dom)
+    probe = re.search(
+        r"images=(\d+) loaded=(\d+) sections=([\w,-]+) links=(\d+) landing=(\d+) "
+        r"overflow=(-?\d+) wide=(\d+)",
+        dom,
+    )
     assert probe, f"the browser did not run the page: {dom[:300]!r}"
     images, loaded, sections = int(probe.group(1)), int(probe.group(2)), probe.group(3).split(",")
     assert images > 5 and loaded == images
     assert sections == expected_sections(quick_report)
+    links, landing, overflow, wide = (int(probe.group(k)) for k in range(4, 8))
+    assert links == len(sections) and landing == links  # every contents link lands on its section
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 1280 px"
+    assert wide == 0  # no table box wider than the text column
     screenshot = tmp_path / "report.png"
     subprocess.run(
         [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 from mnistlab.config import ModelConfig
@@ -20,24 +21,47 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+# A number, optionally "± spread", "[low, high]", "(...)" or "%" after it: right-aligned, one line.
+NUMERIC = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|n/a)(%| s)?( ?± ?[-+]?\d[\d.]*%?)?( ?[\[(].*[\])])?$")
+
+
+def html_cell(text: str) -> str:
+    """One table cell: numbers right-aligned on one line, the "± std" part smaller, so a
+    "mean ± std" cell stays one line and the mean reads first."""
+    parts = text.split(" / ")  # "kept / error" cells: two numbers
+    if not all(NUMERIC.match(part.strip()) for part in parts):
+        return f"<td>{html.escape(text)}</td>"
+    return f'<td class="num">{" / ".join(_number(part) for part in parts)}</td>'
+
+
+def _number(text: str) -> str:
+    mean, _, spread = text.partition(" ± ")
+    return html.escape(mean) + (f"<small> ± {html.escape(spread)}</small>" if spread else "")
+
+
 def html_table(table: Table) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>"]
-    out += [
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    """A table in its own horizontally scrolling box: a wide table never widens the page."""
+    out = [
+        '<div class="table-box"><table><tr>'
+        + "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+        + "</tr>"
     ]
-    out.append("</table>")
+    out += ["<tr>" + "".join(html_cell(c) for c in row) + "</tr>" for row in table.rows]
+    out.append("</table></div>")
     return "\n".join(out)
 
 
 def html_section(s: Section) -> str:
-    """One section as HTML, figures embedded (the report's body, and a study's notebook view)."""
+    """One section as HTML, figures embedded (the report's body, and a study's notebook view);
+    every section and figure has an anchor."""
     out = [f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>']
     out += [f"<p>{_inline(p)}</p>" for p in s.paragraphs]
     out += [html_table(t) for t in s.tables]
-    for f in s.figures:
+    for n, f in enumerate(s.figures, 1):
         data = base64.b64encode(Path(f.path).read_bytes()).decode("ascii")
         out.append(
-            f'<figure><img alt="{html.escape(f.caption)}" src="data:image/png;base64,{data}">'
+            f'<figure id="{s.key}-figure-{n}">'
+            f'<img alt="{html.escape(f.caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(f.caption)}</figcaption></figure>"
         )
     out.append("</section>")
@@ -145,13 +169,29 @@ CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222;
        line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+.table-box { overflow-x: auto; max-width: 100%; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.num small { color: #777; font-size: 0.8em; }
 th { background: #f3f3f3; } table.meta td:first-child { font-weight: 600; white-space: nowrap; }
-table.meta td { font-size: 0.85em; word-break: break-all; }
+table.meta td { font-size: 0.85em; overflow-wrap: anywhere; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #555; }
+nav.toc { font-size: 0.9em; border: 1px solid #ddd; padding: 0.5em 1em; margin: 1em 0; }
+nav.toc ol { margin: 0.3em 0; padding-left: 1.4em; columns: 2; }
+@media (min-width: 1500px) {  /* wide screens: the contents beside the report, always in view */
+  nav.toc { position: fixed; top: 1em; left: 1em; width: 15em; max-height: 90vh; overflow-y: auto;
+            margin: 0; }
+  nav.toc ol { columns: 1; }
+}
 """
+
+
+def toc_html(sections: list[Section]) -> str:
+    """The table of contents: one link per section (figures are anchored as section-figure-N)."""
+    items = "".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections)
+    return f'<nav class="toc"><strong>Contents</strong><ol>{items}</ol></nav>'
 
 
 def render_html(sections: list[Section], meta: dict) -> str:
@@ -170,6 +210,7 @@ def render_html(sections: list[Section], meta: dict) -> str:
         for k, v in _header_rows(meta)
     ]
     out.append("</table>")
+    out.insert(out.index('<table class="meta">'), toc_html(sections))
     out += [html_section(s) for s in sections]
     out.append("</body></html>")
     return "\n".join(out) + "\n"
