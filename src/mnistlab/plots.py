@@ -112,7 +112,8 @@ def grouped_bars(
     if ylim:
         ax.set_ylim(*ylim)
     ax.set_title(title)
-    ax.legend(loc="lower right")
+    # Beside the axes, not on them: inside, it covered the last group's bars.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 
@@ -232,7 +233,10 @@ def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="
         mean, std = np.asarray(mean, float), np.asarray(std, float)
         style = "--" if label.startswith("weight dropout") else "-"
         (line,) = ax.plot(levels, mean, style, marker=".", label=label, lw=1.3)
-        ax.fill_between(levels, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        low, high = mean - std, mean + std
+        if np.all((mean >= 0) & (mean <= 1)):  # a share or a rate: the band stays in [0, 1]
+            low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+        ax.fill_between(levels, low, high, color=line.get_color(), alpha=0.15)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
@@ -243,7 +247,7 @@ def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="
 
 def method_boxes(values: dict, *, clean: dict | None = None, ax=None, title="", ylabel=""):
     """One box per method over a set of values (e.g. its metric on each corruption), the
-    clean value as a black mark."""
+    clean value as a red diamond."""
     ax = ax or pyplot().gca()
     labels = list(values)
     ax.boxplot([values[k] for k in labels], tick_labels=labels, widths=0.6)

@@ -54,7 +54,7 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
         f"corruption-{dataset}",
         fig,
         f"{dataset}: each method's metric on the MNIST-C corruptions (one value per corruption, "
-        f"mean over seeds); black mark: clean test images.",
+        f"mean over seeds); red diamond: clean test images.",
     )
 
     shown = [m for m in methods if m.key in (names[0], names[-1])]  # max softmax, the ensemble
@@ -89,11 +89,12 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
         )
     )
     rows.append(("clean, then each corruption", ["test", *corruption_keys]))
-    fig, axes = plots.new_axes(1, 2 * len(rows), width=11, height=1.05)
+    fig, axes = plots.new_axes(1, 2 * len(rows), width=11, height=1.25)
     for i, (title, keys) in enumerate(rows):
         for j in range(2):
             captions = (
-                [k.split("/")[-1].replace("_", " ")[:9] for k in keys] if j else [""] * len(keys)
+                # whole names, two words on two lines ("shot noise" was cut to "shot nois")
+                [k.split("/")[-1].replace("_", "\n") for k in keys] if j else [""] * len(keys)
             )
             plots.image_strip(
                 [sets[k][j] for k in keys],
