@@ -5,6 +5,8 @@ sentence's wording follows from the values it states."""
 
 from __future__ import annotations
 
+import re
+
 from mnistlab import plots
 from mnistlab.report.document import Table, fmt, seed_mean
 from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
@@ -88,12 +90,9 @@ def recalibration_table(dataset: str, entry: dict, alpha: str) -> Table:
 
 
 def _sizes(recal: dict) -> list[str]:
+    """The recalibration sizes tried, from the keys "coverage/<n>" of the first angle."""
     first = next(iter(recal.values()))
-    return [
-        k.split("/")[1]
-        for k in first
-        if k.startswith("coverage/") and k[9:].isdigit() and not k.endswith("_std")
-    ]
+    return [k.removeprefix("coverage/") for k in first if re.fullmatch(r"coverage/\d+", k)]
 
 
 def recalibration_figure(writer, dataset: str, entry: dict, alpha: str) -> None:
