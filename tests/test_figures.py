@@ -25,3 +25,26 @@ def test_the_bar_legend_sits_beside_the_bars():
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1 - 1
     assert np.isfinite(legend.width)
+
+
+def test_panels_wrap_into_rows_that_fit_the_report_column():
+    """Six panels in one row were shown at 5 px text; now they wrap to the column's width."""
+    fig, axes = plots.panel_grid(6, width=3.1, height=3.0)
+    assert len(axes) == 6 and len(fig.axes) == 6  # the grid's spare cell is removed
+    assert fig.get_figwidth() <= plots.COLUMN_INCHES < 3.1 * 6
+    fig, axes = plots.panel_grid(
+        2, width=3.1, height=3.0
+    )  # few panels: one row, as wide as they are
+    assert fig.get_figwidth() == 6.2 and len(axes) == 2
+
+
+def test_overlapping_titles_are_found():
+    fig, axes = plots.new_axes(2, 1, width=2.0, height=2.0)
+    axes[0, 0].set_title("a title far longer than the panel it belongs to")
+    axes[0, 1].set_title("its neighbour")
+    assert plots.overlapping_titles(fig) == [
+        ("a title far longer than the panel it belongs to", "its neighbour")
+    ]
+    axes[0, 0].set_title("short")
+    assert plots.overlapping_titles(fig) == []
+    assert plots.smallest_text_points(fig) == 10.0  # ticks and titles at matplotlib's default

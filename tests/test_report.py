@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from test_add_a_method import readme_blocks
@@ -25,6 +26,21 @@ def expected_sections(report_dir) -> list[str]:
     ]
 
 
+# Each figure the quick report saved: its smallest text in points, and its overlapping titles.
+FIGURE_TEXT: dict[str, dict] = {}
+
+
+def _save_and_measure(fig, path, **kwargs):
+    from mnistlab import plots, runs
+
+    saved = runs.save_figure(fig, path, **kwargs)  # draws the figure: its texts are laid out
+    FIGURE_TEXT[Path(path).resolve().as_posix()] = {
+        "points": plots.smallest_text_points(fig),
+        "overlaps": plots.overlapping_titles(fig),
+    }
+    return saved
+
+
 @pytest.fixture(scope="module")
 def quick_report(synthetic_root, tmp_path_factory):
     """One quick report on synthetic data, shared by the tests that only read it."""
@@ -33,6 +49,7 @@ def quick_report(synthetic_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     root, sums = synthetic_root
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mnistlab.studies.framework.writer.save_figure", _save_and_measure)
         for name, file_sums in sums.items():
             patch_checksums(patch, name, file_sums)
         patch.setenv("MNISTLAB_DATA_DIR", str(root))
@@ -273,9 +290,13 @@ PROBE = """<script>window.addEventListener('load', () => {
   const page = document.documentElement.scrollWidth - window.innerWidth;
   const wide = [...document.querySelectorAll('.table-box')].filter(
     b => b.getBoundingClientRect().right > document.body.getBoundingClientRect().right + 1).length;
+  const scales = [...document.querySelectorAll('figure')].map(f => {
+    const img = f.querySelector('img');
+    return f.id + ':' + (img.getBoundingClientRect().width / img.naturalWidth).toFixed(3);
+  }).join(',');
   document.body.insertAdjacentHTML('beforeend',
     `<pre id="probe">images=${images.length} loaded=${loaded} sections=${sections} ` +
-    `links=${links.length} landing=${landing} overflow=${page} wide=${wide}</pre>`);
+    `links=${links.length} landing=${landing} overflow=${page} wide=${wide} scales=${scales}</pre>`);
 });</script>"""
 
 
@@ -311,6 +332,7 @@ def test_report_renders_in_a_real_browser(quick_report, tmp_path):
     assert links == len(sections) and landing == links  # every contents link lands on its section
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 1280 px"
     assert wide == 0  # no table box wider than the text column
+    _check_figure_text(quick_report, re.search(r"scales=([\w.:,-]+)", dom).group(1))
     screenshot = tmp_path / "report.png"
     subprocess.run(
         [
@@ -325,6 +347,35 @@ def test_report_renders_in_a_real_browser(quick_report, tmp_path):
         timeout=120,
     )
     assert screenshot.stat().st_size > 50_000
+
+
+SAVED_DPI = 110  # runs.save_figure's
+SMALLEST_TEXT_PX = 9  # issue 25: no text smaller than about 9 px where the figure is shown
+
+
+def _check_figure_text(report_dir, scales: str) -> None:
+    """Every figure's smallest text, at the size the browser shows the figure, is at least
+    SMALLEST_TEXT_PX, and no two panel titles overlap."""
+    results = json.loads((report_dir / "results.json").read_text())
+    paths = {
+        f"{section.key}-figure-{n}": Path(figure.path).resolve().as_posix()
+        for study in STUDIES
+        for section in study.sections(
+            results["studies"][study.name], report_dir.parent / study.name
+        )
+        for n, figure in enumerate(section.figures, 1)
+    }
+    shown = dict(item.split(":") for item in scales.split(","))
+    assert set(shown) == set(paths)
+    small, overlapping = [], []
+    for figure_id, scale in shown.items():
+        text = FIGURE_TEXT[paths[figure_id]]
+        pixels = text["points"] * SAVED_DPI / 72 * float(scale)
+        if pixels < SMALLEST_TEXT_PX:
+            small.append(f"{figure_id} ({Path(paths[figure_id]).name}): {pixels:.1f} px")
+        overlapping += [f"{figure_id}: {pair}" for pair in text["overlaps"]]
+    assert not small, f"text smaller than {SMALLEST_TEXT_PX} px as shown: {small}"
+    assert not overlapping, f"titles drawn over each other: {overlapping}"
 
 
 def test_quick_report_on_real_data(real_data_dir, tmp_path, monkeypatch):

@@ -31,6 +31,51 @@ def new_axes(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: floa
     return fig, axes
 
 
+# The report's text column (render.py's CSS: 1100 px less padding) in inches at the dpi the
+# figures are saved with (runs.save_figure), less a margin for legends beside the axes: a
+# wider figure is shrunk to fit the page, and its text with it (5 px labels, issue 25).
+COLUMN_INCHES = 9.4
+
+
+def panel_grid(count: int, *, width: float, height: float, **kwargs):
+    """`count` panels of width x height inches, in as many rows as it takes for the figure to
+    fit the report's column, so it is shown at its saved size. Returns the figure and the
+    `count` axes in reading order; the grid's unused cells are removed."""
+    columns = max(1, min(count, int(COLUMN_INCHES // width)))
+    fig, grid = new_axes(columns, -(-count // columns), width=width, height=height, **kwargs)
+    axes = list(grid.ravel())
+    for ax in axes[count:]:
+        ax.remove()
+    return fig, axes[:count]
+
+
+def smallest_text_points(fig) -> float:
+    """The size in points of the smallest text a drawn figure shows (the legibility check:
+    at the saved dpi, points x dpi / 72 pixels, less where the page shrinks the figure)."""
+    from matplotlib.text import Text
+
+    texts = fig.findobj(lambda a: isinstance(a, Text) and a.get_visible() and a.get_text().strip())
+    return min((t.get_fontsize() for t in texts), default=0.0)
+
+
+def overlapping_titles(fig) -> list[tuple[str, str]]:
+    """Pairs of axes titles that overlap on a drawn figure (a title longer than its panel runs
+    into its neighbour's): the check that no label is drawn over another."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # a closed figure has lost its own canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    titles = [ax.title for ax in fig.axes if ax.title.get_visible() and ax.title.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    return [
+        (titles[i].get_text(), titles[j].get_text())
+        for i in range(len(titles))
+        for j in range(i + 1, len(titles))
+        if boxes[i].overlaps(boxes[j])
+    ]
+
+
 def confidence_histogram(
     right,
     wrong,

@@ -67,9 +67,10 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
         return saved
     tests = {name: test_set(ctx, name) for name in datasets}
     results, summary = {}, []
-    fig, axes = plots.new_axes(3, 2, width=5.0)
+    # One column per direction, one row per view: two columns fit the report's page width.
+    fig, axes = plots.new_axes(2, 3, width=4.6, height=3.4)
     models = trained_models(ctx, seed_plan(ctx, datasets))
-    for row, source in enumerate(datasets):
+    for column, source in enumerate(datasets):
         target = other(source)
         labels = tests[target][1]
         per_seed = []
@@ -86,7 +87,7 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
                     "most_common_class": int(sent_to.argmax()),
                     "most_common_share": float(sent_to.max() / len(labels)),
                 }
-                _draw(axes[row], source, in_conf, probabilities, labels, per_seed[0])
+                _draw(axes[:, column], source, in_conf, probabilities, labels, per_seed[0])
         entry = results[f"{source}->{target}"] = {**over_seeds(per_seed), **first}
         names = info(source).class_names
         summary.append(
@@ -100,9 +101,10 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
     writer.figure(
         "cross",
         fig,
-        "Left: confidence on the model's own test set vs the other data set. Middle: which "
-        "classes the other data set's images are sent to. Right: on the other data set, the "
-        "confidence of the answers whose label index is right vs wrong (the first seed's model).",
+        "One column per model. Top: confidence on the model's own test set vs the other data "
+        "set. Middle: which classes the other data set's images are sent to. Bottom: on the "
+        "other data set, the confidence of the answers whose label index is right vs wrong "
+        "(the first seed's model).",
     )
     return writer.finish({"directions": results}, summary)
 
@@ -132,7 +134,7 @@ def _draw(axes, source, in_conf, probabilities, labels, numbers) -> None:
         bins=BINS,
         density=True,
         ax=axes[2],
-        title=f"on {target}: right {numbers['n_right']} (mean {numbers['mean_conf_right']:.3f}), "
+        title=f"{source} model on {target}:\nright {numbers['n_right']} (mean {numbers['mean_conf_right']:.3f}), "
         f"wrong {numbers['n_wrong']} (mean {numbers['mean_conf_wrong']:.3f})",
     )
 

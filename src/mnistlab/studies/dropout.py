@@ -88,7 +88,7 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
     models = get_models(ctx, model_specs(ctx, options))
     images, labels = test_set(ctx, dataset)
     per_p: list[list[dict]] = [[] for _ in ps]  # one row per seed, for each p
-    fig, axes = plots.new_axes(len(ps), 1, width=4.2, height=3.4)
+    fig, axes = plots.panel_grid(len(ps), width=4.2, height=3.4)
     with progress.task(
         f"weight dropout, {members} members x {len(ps)} p x {len(models)} seed(s)",
         members * len(ps) * len(models),
@@ -136,7 +136,7 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                         share[~correct],
                         bins=BINS,
                         density=True,
-                        ax=axes[0, col],
+                        ax=axes[col],
                         title=f"p = {p:g}: vote acc {row['vote/cls/acc']:.3f}",
                         xlabel=f"vote share of the majority class (K={members})",
                     )

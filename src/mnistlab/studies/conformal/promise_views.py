@@ -102,8 +102,8 @@ def recalibration_figure(writer, dataset: str, entry: dict, alpha: str) -> None:
     recal = {n: entry["numbers"][n]["recalibration"]["lac"][alpha] for n in names}
     angles = list(recal[REFERENCE])
     sizes = _sizes(recal[REFERENCE])
-    fig, axes = plots.new_axes(len(angles), 1, width=3.6, height=3.3)
-    for ax, angle in zip(axes[0], angles, strict=True):
+    fig, axes = plots.panel_grid(len(angles), width=3.1, height=3.3)
+    for ax, angle in zip(axes, angles, strict=True):
         series = {
             short(n): (
                 [recal[n][angle][f"coverage/{k}"] for k in sizes],
@@ -117,8 +117,8 @@ def recalibration_figure(writer, dataset: str, entry: dict, alpha: str) -> None:
             ax=ax,
             title=f"rotated {angle}°, a = {alpha}",
             xlabel="rotated images recalibrated on",
-            ylabel="coverage" if ax is axes[0, 0] else "",
-            legend=ax is axes[0, 0],
+            ylabel="coverage" if ax is axes[0] else "",
+            legend=ax is axes[0],
         )
         ax.set_xscale("log")
         ax.set_xticks([int(k) for k in sizes], sizes)  # the sizes tried, not powers of ten

@@ -18,8 +18,8 @@ def figures(writer, dataset: str, entry: dict, alphas) -> None:
     methods, short = entry["numbers"], labels_of(entry).__getitem__
     names = keys_of_kind(entry, PROBABILITIES)
     alphas = sorted(alphas)
-    fig, axes = plots.new_axes(4, 1, width=3.4, height=3.2)
-    for ax, score in zip(axes[0], ("lac", "aps", "aps-randomized", "raps"), strict=True):
+    fig, axes = plots.panel_grid(4, width=3.4, height=3.2)
+    for ax, score in zip(axes, ("lac", "aps", "aps-randomized", "raps"), strict=True):
         series = {
             short(n): (
                 [methods[n]["sets"][score][f"{a:g}"]["coverage"] for a in alphas],
@@ -27,7 +27,7 @@ def figures(writer, dataset: str, entry: dict, alphas) -> None:
             )
             for n in names
         }
-        plots.metric_lines(alphas, series, ax=ax, title=score, xlabel="a", legend=ax is axes[0, 0])
+        plots.metric_lines(alphas, series, ax=ax, title=score, xlabel="a", legend=ax is axes[0])
         ax.plot(alphas, [1 - a for a in alphas], "k--", lw=1, label="1 - a")
     writer.figure(
         f"coverage-{dataset}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from mnistlab import plots
@@ -30,8 +32,8 @@ def _shown(methods: list[MethodOutput]) -> list[MethodOutput]:
 
 def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarray) -> None:
     shown = _shown(methods)
-    fig, axes = plots.new_axes(len(shown), 1, width=3.4, height=3.4)
-    for ax, m in zip(axes[0], shown, strict=True):
+    fig, axes = plots.panel_grid(len(shown), width=3.1, height=3.2)
+    for ax, m in zip(axes, shown, strict=True):
         curve = metrics.reliability_curve(labels, m.probabilities["test"], n_bins=ECE_BINS)
         ece = metrics.expected_calibration_error(labels, m.probabilities["test"], n_bins=ECE_BINS)
         plots.reliability_diagram(curve, ax=ax, title=f"{m.name}\nECE {ece:.4f}")
@@ -58,8 +60,8 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
         f"{dataset}: error rate among the answers kept, by coverage.",
     )
 
-    fig, axes = plots.new_axes(len(shown), 1, width=3.4, height=3.0)
-    for ax, m in zip(axes[0], shown, strict=True):
+    fig, axes = plots.panel_grid(len(shown), width=3.1, height=2.8)
+    for ax, m in zip(axes, shown, strict=True):
         error = m.probabilities["test"].argmax(axis=1) != labels
         score = m.score["test"]
         # 1 - score where the score is a probability's complement; a score on another scale
@@ -72,7 +74,9 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
             bins=np.linspace(0, 1, 21) + 1e-9,
             density=True,
             ax=ax,
-            title=m.name,
+            title=textwrap.fill(
+                m.name, 30
+            ),  # long method names on two lines, not over the next panel
             xlabel="confidence (1 - score)",
         )
     writer.figure(

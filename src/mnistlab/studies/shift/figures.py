@@ -17,8 +17,8 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
     short = {m.key: m.label or m.name for m in methods}.__getitem__
     for family in ("rotation", "translation"):
         keys = families[family]
-        fig, axes = plots.new_axes(len(METRICS), 1, width=3.1, height=3.0)
-        for ax, (metric, title) in zip(axes[0], METRICS, strict=True):
+        fig, axes = plots.panel_grid(len(METRICS), width=3.1, height=3.0)
+        for ax, (metric, title) in zip(axes, METRICS, strict=True):
             series = {
                 short(n): (
                     [numbers[n][k][metric] for k in keys],
@@ -32,7 +32,7 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
                 ax=ax,
                 title=title,
                 xlabel=AXIS[family],
-                legend=ax is axes[0, 0],
+                legend=ax is axes[0],
             )
         writer.figure(
             f"{family}-{dataset}",
@@ -42,8 +42,8 @@ def figures(writer, dataset, sets, labels, methods, numbers, families, levels) -
         )
 
     corruption_keys = families["corruption"]
-    fig, axes = plots.new_axes(3, 1, width=4.2, height=3.6)
-    for ax, (metric, title) in zip(axes[0], METRICS[:3], strict=True):
+    fig, axes = plots.panel_grid(3, width=4.2, height=3.6)
+    for ax, (metric, title) in zip(axes, METRICS[:3], strict=True):
         plots.method_boxes(
             {short(n): [numbers[n][k][metric] for k in corruption_keys] for n in names},
             clean={short(n): numbers[n]["test"][metric] for n in names},
