@@ -3,7 +3,7 @@ no data."""
 
 import numpy as np
 
-from mnistlab import plots
+from mnistlab import legibility, plots
 
 
 def test_the_band_of_a_share_stays_between_0_and_1():
@@ -42,9 +42,9 @@ def test_overlapping_titles_are_found():
     fig, axes = plots.new_axes(2, 1, width=2.0, height=2.0)
     axes[0, 0].set_title("a title far longer than the panel it belongs to")
     axes[0, 1].set_title("its neighbour")
-    assert plots.overlapping_titles(fig) == [
+    assert legibility.overlapping_titles(fig) == [
         ("a title far longer than the panel it belongs to", "its neighbour")
     ]
     axes[0, 0].set_title("short")
-    assert plots.overlapping_titles(fig) == []
-    assert plots.smallest_text_points(fig) == 10.0  # ticks and titles at matplotlib's default
+    assert legibility.overlapping_titles(fig) == []
+    assert legibility.smallest_text_points(fig) == 10.0  # ticks and titles at matplotlib's default

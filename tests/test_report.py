@@ -10,7 +10,8 @@ import pytest
 from test_add_a_method import readme_blocks
 
 from mnistlab.cli import main
-from mnistlab.report.render import html_cell
+from mnistlab.report.document import Table
+from mnistlab.report.render import html_table, markdown_table
 from mnistlab.studies.registry import STUDIES
 from mnistlab.uncertainty.registry import unregister_method
 
@@ -31,12 +32,12 @@ FIGURE_TEXT: dict[str, dict] = {}
 
 
 def _save_and_measure(fig, path, **kwargs):
-    from mnistlab import plots, runs
+    from mnistlab import legibility, runs
 
     saved = runs.save_figure(fig, path, **kwargs)  # draws the figure: its texts are laid out
     FIGURE_TEXT[Path(path).resolve().as_posix()] = {
-        "points": plots.smallest_text_points(fig),
-        "overlaps": plots.overlapping_titles(fig),
+        "points": legibility.smallest_text_points(fig),
+        "overlaps": legibility.overlapping_titles(fig),
     }
     return saved
 
@@ -166,10 +167,9 @@ def test_report_numbers_equal_results_json(quick_report):
     markdown = (quick_report / "report.md").read_text()
     results = json.loads((quick_report / "results.json").read_text())
     for section in results["sections"].values():
-        for table in section["tables"]:
-            for row in table["rows"]:
-                assert "| " + " | ".join(row) + " |" in markdown
-                assert "".join(html_cell(cell) for cell in row) in html
+        for shown in section["tables"]:
+            table = Table(shown["header"], shown["rows"], shown["better"])
+            assert markdown_table(table) in markdown and html_table(table) in html
         for paragraph in section["text"]:
             assert paragraph in markdown
     # The sections' numbers are the studies' numbers, not recomputed or rounded copies.
@@ -185,6 +185,28 @@ def test_report_numbers_equal_results_json(quick_report):
         == first["vote/cls/acc"]
     )
     assert f"{first['vote/cls/acc']:.4f}" in markdown
+
+
+def test_the_report_opens_with_each_studys_finding(quick_report):
+    """Findings first: one line per study, from its own numbers, linked to its section (HTML)
+    or heading (Markdown), before the contents and the first section."""
+    html = (quick_report / "index.html").read_text()
+    markdown = (quick_report / "report.md").read_text()
+    sections = json.loads((quick_report / "results.json").read_text())["sections"]
+    found = {key: s["finding"] for key, s in sections.items() if s["finding"]}
+    studies = {key.split("-")[0] for key in found}  # tutorial-mnist, tutorial-fashion-mnist
+    assert studies == {study.name for study in STUDIES}  # every study states its answer
+    start = html.index('<div class="findings"')
+    opening = html[start : html.index("</div>", start)]
+    assert re.findall(r'<li><a href="#([\w-]+)">', opening) == list(found)
+    assert start < html.index('<nav class="toc">') < html.index("<section ")
+    for key, finding in found.items():
+        title = sections[key]["title"]
+        slug = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+        assert f"- [{title}](#{slug}): {finding}" in markdown and f"## {title}" in markdown
+    dropout = sections["dropout"]["numbers"]
+    largest = max(float(k.split("/")[0][2:]) for k in dropout)
+    assert f"{dropout[f'p={largest:g}/vote/cls/acc']:.4f}" in found["dropout"]
 
 
 def test_conclusions_follow_the_numbers(quick_report):

@@ -8,14 +8,53 @@ section shows, for the report's results.json. This module knows no study.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+FOLD_ROWS = 10  # a marked table longer than this shows its key rows and folds the others
+LEADING_NUMBER = re.compile(r"^[-+]?\d[\d,]*\.?\d*")
 
 
 @dataclass
 class Table:
     header: list[str]
     rows: list[list[str]]
+    # Which way is better in a column, by header text: "high" or "low". The renderers mark
+    # each such column's best mean (ties: all of them); other columns are not ranked.
+    better: dict[str, str] = field(default_factory=dict)
+
+    def best_cells(self) -> set[tuple[int, int]]:
+        """(row, column) of every cell holding its column's best value, as shown (a cell's
+        leading number: the mean of 'mean ± std', the first of 'kept / error')."""
+        marked = set()
+        for column, name in enumerate(self.header):
+            direction = self.better.get(name)
+            if direction is None:
+                continue
+            values = {}
+            for row, cells in enumerate(self.rows):
+                if match := LEADING_NUMBER.match(cells[column].strip()):
+                    values[row] = float(match.group().replace(",", ""))
+            if len(values) > 1:
+                best = (max if direction == "high" else min)(values.values())
+                marked |= {(row, column) for row, value in values.items() if value == best}
+        return marked
+
+    def key_rows(self) -> list[int] | None:
+        """The rows shown when a long marked table folds: the first (the reference method) and
+        every row holding a best value; None when the table is shown whole."""
+        marked = self.best_cells()
+        if len(self.rows) <= FOLD_ROWS or not marked:
+            return None
+        keep = {0} | {row for row, _ in marked}
+        return sorted(keep) if len(keep) < len(self.rows) else None
+
+
+def better_by_words(header: list[str], words: dict[str, str]) -> dict[str, str]:
+    """Table.better for every column whose header contains one of the words: {"ECE": "low"}
+    marks 'ECE 0°', 'ECE 60°' ... low."""
+    return {h: d for h in header for w, d in words.items() if w in h}
 
 
 @dataclass
@@ -32,14 +71,20 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     numbers: dict = field(default_factory=dict)
+    # The study's answer in one line, from its own numbers: the report opens with these
+    # (**bold** allowed). A study with several sections gives it on the first.
+    finding: str = ""
 
     def shown(self) -> dict:
         """What results.json records of this section: every number and text shown."""
         return {
             "title": self.title,
+            "finding": self.finding,
             "numbers": self.numbers,
             "text": self.paragraphs,
-            "tables": [{"header": t.header, "rows": t.rows} for t in self.tables],
+            "tables": [
+                {"header": t.header, "rows": t.rows, "better": t.better} for t in self.tables
+            ],
         }
 
 

@@ -14,24 +14,36 @@ from pathlib import Path
 from mnistlab.config import ModelConfig
 from mnistlab.report.document import Section, Table
 
+BEST_NOTE = (
+    "Bold: the best mean in its column (a ranking, not a test: the paired intervals decide)."
+)
+
 
 def markdown_table(table: Table) -> str:
+    best = table.best_cells()
     lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
-    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
-    return "\n".join(lines)
+    lines += [
+        "| " + " | ".join(f"**{c}**" if (r, k) in best else c for k, c in enumerate(row)) + " |"
+        for r, row in enumerate(table.rows)
+    ]
+    return "\n".join(lines) + (f"\n\n*{BEST_NOTE}*" if best else "")
 
 
 # A number, optionally "± spread", "[low, high]", "(...)" or "%" after it: right-aligned, one line.
 NUMERIC = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|n/a)(%| s)?( ?± ?[-+]?\d[\d.]*%?)?( ?[\[(].*[\])])?$")
 
 
-def html_cell(text: str) -> str:
+def html_cell(text: str, best: bool | None = False) -> str:
     """One table cell: numbers right-aligned on one line, the "± std" part smaller, so a
-    "mean ± std" cell stays one line and the mean reads first."""
+    "mean ± std" cell stays one line and the mean reads first; best: its column's best;
+    None: the row's name (first column)."""
     parts = text.split(" / ")  # "kept / error" cells: two numbers
     if not all(NUMERIC.match(part.strip()) for part in parts):
-        return f"<td>{html.escape(text)}</td>"
-    return f'<td class="num">{" / ".join(_number(part) for part in parts)}</td>'
+        # a row's name (a method) wraps at a readable width, not one word per line
+        name = ' class="name"' if len(text) > 12 and best is None else ""
+        return f"<td{name}>{html.escape(text)}</td>"
+    marked = " best" if best else ""
+    return f'<td class="num{marked}">{" / ".join(_number(part) for part in parts)}</td>'
 
 
 def _number(text: str) -> str:
@@ -39,16 +51,44 @@ def _number(text: str) -> str:
     return html.escape(mean) + (f"<small> ± {html.escape(spread)}</small>" if spread else "")
 
 
-def html_table(table: Table) -> str:
-    """A table in its own horizontally scrolling box: a wide table never widens the page."""
+def _html_rows(table: Table, rows: list[int]) -> str:
+    """The table's header and the given rows, in a horizontally scrolling box: a wide table
+    never widens the page."""
+    best = table.best_cells()
     out = [
         '<div class="table-box"><table><tr>'
         + "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
         + "</tr>"
     ]
-    out += ["<tr>" + "".join(html_cell(c) for c in row) + "</tr>" for row in table.rows]
+    out += [
+        "<tr>"
+        + "".join(
+            html_cell(c, None if k == 0 else (r, k) in best) for k, c in enumerate(table.rows[r])
+        )
+        + "</tr>"
+        for r in rows
+    ]
     out.append("</table></div>")
     return "\n".join(out)
+
+
+def html_table(table: Table) -> str:
+    """A table with its columns' best values marked; a long one shows its key rows (the
+    reference and the best) and folds the whole table behind a <details>."""
+    everything = list(range(len(table.rows)))
+    key_rows = table.key_rows()
+    if key_rows is None:
+        out = _html_rows(table, everything)
+    else:
+        out = (
+            _html_rows(table, key_rows)
+            + f"\n<details><summary>All {len(table.rows)} rows</summary>\n"
+            + _html_rows(table, everything)
+            + "\n</details>"
+        )
+    if table.best_cells():
+        out += f'\n<p class="table-note">{html.escape(BEST_NOTE)}</p>'
+    return out
 
 
 def html_section(s: Section) -> str:
@@ -143,10 +183,10 @@ def render_markdown(sections: list[Section], meta: dict, figure_names: dict[Path
         "",
         "When can a classifier's answer be trusted? A reproduction of the "
         "classic exercise on MNIST and Fashion-MNIST.",
-        "",
-        "| | |",
-        "|---|---|",
     ]
+    lines += ["", "## Findings", ""]
+    lines += [f"- [{s.title}](#{_slug(s.title)}): {s.finding}" for s in sections if s.finding]
+    lines += ["", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _header_rows(meta)]
     for s in sections:
         lines += ["", f"## {s.title}", ""]
@@ -157,6 +197,21 @@ def render_markdown(sections: list[Section], meta: dict, figure_names: dict[Path
         for f in s.figures:
             lines += [f"![{f.caption}](figures/{figure_names[f.path]})", "", f"*{f.caption}*", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _slug(title: str) -> str:
+    """The anchor GitHub and most Markdown viewers give a heading."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def findings_html(sections: list[Section]) -> str:
+    """The report's opening: each study's answer in one line, linked to its section."""
+    items = "".join(
+        f'<li><a href="#{s.key}">{html.escape(s.title)}</a>: {_inline(s.finding)}</li>'
+        for s in sections
+        if s.finding
+    )
+    return f'<div class="findings" id="findings"><h2>Findings</h2><ul>{items}</ul></div>'
 
 
 def _inline(text: str) -> str:
@@ -174,10 +229,14 @@ table { border-collapse: collapse; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.num small { color: #777; font-size: 0.8em; }
+td.best { font-weight: 700; background: #eaf4ea; } td.name { min-width: 11em; }
+.table-note { font-size: 0.85em; color: #555; margin-top: -0.6em; }
+details { margin: -0.4em 0 1em; } summary { cursor: pointer; color: #2a5d8a; }
 th { background: #f3f3f3; } table.meta td:first-child { font-weight: 600; white-space: nowrap; }
 table.meta td { font-size: 0.85em; overflow-wrap: anywhere; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #555; }
+.findings h2 { margin-top: 1em; } .findings li { margin: 0.35em 0; }
 nav.toc { font-size: 0.9em; border: 1px solid #ddd; padding: 0.5em 1em; margin: 1em 0; }
 nav.toc ol { margin: 0.3em 0; padding-left: 1.4em; columns: 2; }
 @media (min-width: 1500px) {  /* wide screens: the contents beside the report, always in view */
@@ -211,6 +270,7 @@ def render_html(sections: list[Section], meta: dict) -> str:
     ]
     out.append("</table>")
     out.insert(out.index('<table class="meta">'), toc_html(sections))
+    out.insert(out.index(toc_html(sections)), findings_html(sections))
     out += [html_section(s) for s in sections]
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -202,9 +202,20 @@ def sections(results: dict, folder) -> list[Section]:
         *[f"({c['id']}) {c['criterion']}." for c in claims],
     ]
     numbers = {f"claim_{c['id']}/verdict": c["verdict"] for c in claims}
-    return [
-        Section("claims", "The exercise's own claims, checked", paragraphs, [table], [], numbers)
-    ]
+    finding = "; ".join(
+        f"({c['id']}) {SHORT.get(c['id'], c['claim'])}: **{c['verdict']}**" for c in claims
+    )
+    title = "The exercise's own claims, checked"
+    return [Section("claims", title, paragraphs, [table], [], numbers, finding=finding)]
+
+
+# Each claim in a few words, for the report's opening summary.
+SHORT = {
+    "a": "more dropout, less accuracy",
+    "b": "more dropout, less aware of its mistakes",
+    "c": "on the wrong data set few right, very sure, aware of its mistakes",
+    "d": "not good at what it does not know",
+}
 
 
 STUDY = Study(

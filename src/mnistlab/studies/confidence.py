@@ -148,6 +148,7 @@ def sections(document: dict, folder) -> list[Section]:
         [table],
         figures_of(document, folder),
         numbers,
+        finding="; ".join(_finding(d, e) for d, e in document["datasets"].items()),
     )
     return [section]
 
@@ -160,6 +161,16 @@ STUDY = Study(
     run=run,
     sections=sections,
 )
+
+
+def _finding(dataset: str, e: dict) -> str:
+    if e["n_wrong"] == 0:
+        return f"{dataset}: every test answer right, none wrong to compare"
+    return (
+        f"{dataset}: wrong answers {seed_mean(e, 'mean_conf_wrong', '.3f')} against right "
+        f"{seed_mean(e, 'mean_conf_right', '.3f')} mean confidence, yet "
+        f"**{seed_mean(e, 'share_wrong_above_0.9', '.1f', scale=100)}%** of the wrong ones above 0.9"
+    )
 
 
 def _confidence_sentence(dataset: str, e: dict) -> str:

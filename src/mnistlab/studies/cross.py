@@ -209,6 +209,12 @@ def sections(document: dict, folder) -> list[Section]:
         [table, right_wrong],
         figures_of(document, folder),
         numbers,
+        finding="; ".join(
+            f"the {direction.replace('->', ' model on ')}: accuracy {seed_mean(e, 'cls/acc', '.3f')} "
+            f"(chance 0.1), yet **{seed_mean(e, 'share_above_0.9', '.1f', scale=100)}%** of "
+            f"its answers above 0.9"
+            for direction, e in document["directions"].items()
+        ),
     )
     return [section]
 

@@ -241,6 +241,10 @@ def sections(document: dict, folder) -> list[Section]:
         [table],
         figures_of(document, folder),
         numbers,
+        finding=f"at p={fmt(largest['p'], 'g')} single copies fall to "
+        f"{fmt(largest['member/cls/acc_mean'], '.4f')} while the vote of {opts['members']} keeps "
+        f"**{fmt(largest['vote/cls/acc'], '.4f')}** (original {fmt(largest['original/cls/acc'], '.4f')}); "
+        f"its share separates right from wrong best at p={fmt(separation['p'], 'g')}",
     )
     return [section]
 

@@ -232,6 +232,9 @@ def sections(document: dict, folder) -> list[Section]:
         [table],
         figures_of(document, folder),
         shown,
+        finding=f"**{seed_mean(numbers, 'blend/share_above_0.9', '.1f', scale=100)}%** of the "
+        f"blend images get a top probability above 0.9; it dips to "
+        f"{fmt(min(lows, default=None), '.2f')}-{fmt(max(lows, default=None), '.2f')} near the switch",
     )
     return [section]
 

@@ -125,7 +125,11 @@ def sections(results: dict, folder) -> list[Section]:
         numbers |= {f"{k}_mean": entry.get(k) for k in ("train/acc", "test/acc")}
         numbers |= {f"{k}_std": entry.get(f"{k}_std") for k in ("train/acc", "test/acc")}
         title = _title(dataset, config.arch)
-        out.append(Section(f"tutorial-{dataset}", title, [text], numbers=numbers))
+        finding = f"test accuracy **{seed_mean(entry, 'test/acc')}**" + (
+            f" over {len(seeds)} seeds" if len(seeds) > 1 else ""
+        )
+        finding += f" (reference: {reference})"
+        out.append(Section(f"tutorial-{dataset}", title, [text], numbers=numbers, finding=finding))
     if out:  # the training curves of both data sets, under the last of them
         out[-1].figures = figures_of(results, folder)
     return out

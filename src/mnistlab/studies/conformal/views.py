@@ -4,7 +4,7 @@ answers kept against the error bound; its report section and console lines."""
 from __future__ import annotations
 
 from mnistlab import plots
-from mnistlab.report.document import Section, Table, figures_of, seed_mean
+from mnistlab.report.document import Section, Table, better_by_words, figures_of, seed_mean
 from mnistlab.studies.conformal import promise_views
 from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
 from mnistlab.uncertainty.method import PROBABILITIES
@@ -197,6 +197,7 @@ def sections(document: dict, folder) -> list[Section]:
         tables.append(detail)
         targets = list(next(iter(methods.values()))["abstention"])
         abstain = Table([f"{dataset}: method", *[f"e={e}: kept / error" for e in targets]], [])
+        abstain.better = better_by_words(abstain.header, {"kept": "high"})  # under the bound
         for name, m in methods.items():
             abstain.rows.append(
                 [display[name]]
@@ -223,6 +224,7 @@ def sections(document: dict, folder) -> list[Section]:
             tables,
             figures_of(document, folder),
             numbers,
+            finding=promise_views.promise_finding(document["datasets"], alphas[-1]),
         )
     ]
 

@@ -123,7 +123,11 @@ def sections(document: dict, folder) -> list[Section]:
         header = ["method", "acc", "NLL", "ECE", "AUROC err", "Δ AUROC err [95%]", "FPR95 err"]
         header += ["AURC", *[f"OOD {k.split('/')[1]}" for k in ood]]
         header.append(f"Δ OOD {other_set.split('/')[1]} [95%]")
-        table = Table(header, [])
+        better = {"acc": "high", "NLL": "low", "ECE": "low", "AUROC err": "high"}
+        better |= {"FPR95 err": "low", "AURC": "low"} | {
+            h: "high" for h in header if h.startswith("OOD ")
+        }
+        table = Table(header, [], better)
         for r in rows:
             table.rows.append(
                 [
@@ -162,8 +166,28 @@ def sections(document: dict, folder) -> list[Section]:
         tables,
         figures_of(document, folder),
         numbers,
+        finding="; ".join(_finding(d, entry) for d, entry in document["datasets"].items()),
     )
     return [section]
+
+
+def _finding(dataset: str, entry: dict) -> str:
+    """The best method at telling wrong answers apart, against max softmax, paired."""
+    rows = entry["rows"]
+    best = max(rows, key=lambda r: np.nan_to_num(num(r.get("err/auroc")), nan=-1.0))
+    reference = next(r for r in rows if r["key"] == REFERENCE)
+    text = (
+        f"{dataset}: best at telling wrong answers apart: **{best['method']}**, AUROC "
+        f"{seed_mean(best, 'err/auroc', '.1f', scale=100)}"
+    )
+    result = entry["comparisons"].get(best["key"], {}).get("err/auroc")
+    if result is None:  # max softmax itself
+        return text
+    clearly = "" if result["low"] > 0 else "not clearly "
+    return text + (
+        f", {clearly}above max softmax's {seed_mean(reference, 'err/auroc', '.1f', scale=100)} "
+        f"({interval_text(result)})"
+    )
 
 
 def console_table(datasets: dict) -> str:

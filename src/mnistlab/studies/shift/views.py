@@ -3,9 +3,11 @@ The figures are drawn in figures.py."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from mnistlab.report.document import Section, Table, figures_of, seed_mean
+from mnistlab.report.document import Section, Table, better_by_words, figures_of, seed_mean
 from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.scoreboard.verdict import interval_text
@@ -21,6 +23,8 @@ METRICS = (
 )
 ANGLES_SHOWN = (0, 60, 90, 180)  # the levels the closing note asks for
 LETTERS_KEY = "ood/letters"
+
+SHIFT_BETTER = {"acc": "high", "ECE": "low", "Brier": "low"}  # the tables' best, marked
 
 
 def family_mean(numbers: dict, keys, metric: str) -> dict:
@@ -122,6 +126,7 @@ def sections(document: dict, folder) -> list[Section]:
             for a in angles:
                 for metric in ("cls/acc", "cal/ece"):
                     numbers[f"{dataset}/{n}/rotation/{a}/{metric}"] = cells[rotation[a]][metric]
+        table.better = better_by_words(table.header, SHIFT_BETTER)
         tables.append(table)
         means = Table(
             [
@@ -141,6 +146,7 @@ def sections(document: dict, folder) -> list[Section]:
                 for metric in ("cls/acc", "cal/ece", "cal/brier"):
                     row.append(seed_mean(family_mean(entry["numbers"][n], keys, metric), metric))
             means.rows.append(row)
+        means.better = better_by_words(means.header, SHIFT_BETTER)
         tables.append(means)
     letters = Table(
         [
@@ -150,6 +156,7 @@ def sections(document: dict, folder) -> list[Section]:
         ],
         [],
     )
+    letters.better = better_by_words(letters.header, {"letters OOD AUROC": "high"})
     first = next(iter(document["datasets"].values()))
     for n, method in {m["key"]: m for m in first["methods"]}.items():
         row = [method["name"]]
@@ -175,6 +182,10 @@ def sections(document: dict, folder) -> list[Section]:
             tables,
             figures_of(document, folder),
             numbers,
+            finding="; ".join(
+                f"{re.sub(r' [(].*?[)]', '', v['statement']).rstrip('.')}: **{v['verdict']}**"
+                for v in document["verdicts"].values()
+            ),
         )
     ]
 

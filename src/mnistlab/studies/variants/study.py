@@ -10,7 +10,7 @@ import numpy as np
 from mnistlab import plots
 from mnistlab.errors import UserError
 from mnistlab.models.predict import predict_proba
-from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
+from mnistlab.report.document import seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
 from mnistlab.studies.framework.context import (
@@ -24,6 +24,13 @@ from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, datasets_option, option
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.studies.variants.grid import DEFAULT_GRID, Variant, default_grid, load_grid
+from mnistlab.studies.variants.views import (
+    csv_table,
+    dataset_verdict,
+    difference_text,
+    sections,
+    table,
+)
 from mnistlab.uncertainty.paired import (
     accuracy_metric,
     cached,
@@ -122,7 +129,7 @@ def run(ctx: StudyContext, options: VariantsOptions) -> dict:
         )
     summary = [
         f"{r['dataset']:14s} {r['variant']:32s} train {seed_mean(r, 'train/acc')}  "
-        f"test {seed_mean(r, 'test/acc')}  {_difference(r)}"
+        f"test {seed_mean(r, 'test/acc')}  {difference_text(r)}"
         for r in rows
     ]
     summary += [
@@ -155,136 +162,6 @@ def compare_with_reference(rows, correct, grid, *, n_boot: int, seed: int) -> No
                 weights=weights,
             )
             rows[i]["vs_tutorial"] = {**result, "verdict": judgement(result)}
-
-
-def _difference(row: dict) -> str:
-    """'+0.12 [-0.20, +0.45] pts' (test accuracy, variant minus tutorial), or '' for the tutorial."""
-    if "vs_tutorial" not in row:  # a grid without the tutorial model on this data set
-        return "n/a"
-    d = row["vs_tutorial"]
-    if d is None:
-        return "(reference)"
-    return (
-        f"{100 * d['difference']:+.2f} [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}] "
-        f"{'' if d['verdict'] == 'no clear difference' else d['verdict']}"
-    ).strip()
-
-
-def table(rows: list[dict], seeds: int) -> Table:
-    """The variants table: the study's table.md and its report section show this one table."""
-    first = rows[0]["seeds"][0] if rows else 0
-    header = ["data set", "variant", "train acc", "test acc"]
-    header += [f"test acc, seed {first}"] if seeds > 1 else []
-    header += ["test acc − tutorial, points [95%]", "s/epoch"]
-    return Table(
-        header,
-        [
-            [
-                r["dataset"],
-                r["variant"],
-                seed_mean(r, "train/acc"),
-                seed_mean(r, "test/acc"),
-            ]
-            + ([fmt(r["test/acc_seeds"][0], ".4f")] if seeds > 1 else [])
-            + [_difference(r), fmt(r["seconds_per_epoch"], ".2f")]
-            for r in rows
-        ],
-    )
-
-
-def dataset_verdict(dataset: str, subset: list[dict], seeds: int) -> str:
-    """What the table says about one data set, from the paired intervals."""
-    best = max(subset, key=lambda r: r["test/acc"])
-    compared = [r for r in subset if r.get("vs_tutorial")]
-    better = [r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "better"]
-    worse = [r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "worse"]
-    unclear = [
-        r["variant"] for r in compared if r["vs_tutorial"]["verdict"] == "no clear difference"
-    ]
-    text = (
-        f"On {dataset}, the highest mean test accuracy is {fmt(best['test/acc'], '.4f')} ({best['variant']})"
-        + (f" over {seeds} seeds" if seeds > 1 else "")
-        + "."
-    )
-    if compared:
-        text += (
-            f" Against the tutorial model (paired: same seeds, same test images resampled; 95% interval of "
-            f"the difference in test accuracy): better: {', '.join(better) or 'none'}; worse: "
-            f"{', '.join(worse) or 'none'}; no clear difference (the interval includes zero): "
-            f"{', '.join(unclear) or 'none'}."
-        )
-        if seeds == 1:
-            text += (
-                " With one seed the interval holds only test-set noise, not training noise; run with "
-                "--seeds N (the report uses 3)."
-            )
-    return text
-
-
-def sections(results: dict, folder) -> list[Section]:
-    rows = results["rows"]
-    seeds = len(rows[0]["seeds"]) if rows else 1
-    paragraphs = [
-        dataset_verdict(dataset, [r for r in rows if r["dataset"] == dataset], seeds)
-        for dataset in dict.fromkeys(r["dataset"] for r in rows)
-    ]
-    numbers = {
-        f"{r['dataset']}/{r['variant']}/{k}": r[k]
-        for r in rows
-        for k in ("train/acc", "test/acc", "train/acc_std", "test/acc_std")
-    }
-    for r in rows:
-        if r.get("vs_tutorial"):
-            d = r["vs_tutorial"]
-            numbers[f"{r['dataset']}/{r['variant']}/test/acc_vs_tutorial"] = [
-                d["difference"],
-                d["low"],
-                d["high"],
-            ]
-    return [
-        Section(
-            "variants",
-            "Network variants",
-            paragraphs,
-            [table(rows, seeds)],
-            figures_of(results, folder),
-            numbers,
-        )
-    ]
-
-
-def csv_table(rows) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "dataset",
-            "variant",
-            "description",
-            "seeds",
-            "train_acc",
-            "train_acc_std",
-            "test_acc",
-            "test_acc_std",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                r["dataset"],
-                r["variant"],
-                r["describe"],
-                len(r["seeds"]),
-                f"{r['train/acc']:.6f}",
-                f"{r['train/acc_std']:.6f}",
-                f"{r['test/acc']:.6f}",
-                f"{r['test/acc_std']:.6f}",
-            ]
-        )
-    return buffer.getvalue()
 
 
 STUDY = Study(
