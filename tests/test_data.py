@@ -129,8 +129,9 @@ def test_a_file_is_hashed_once_per_version(tmp_path, monkeypatch):
     assert stamps.is_stamped(path, sums[FILE_STEMS[("test", "labels")]])
     idx.verified_array_cached.cache_clear()  # as a new process would start
     data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    assert len(hashed) == 2  # stamped: a check without loading (a cache hit) hashes nothing
     data.load_split("mnist", "test", tmp_path / "d", download=False)
-    assert len(hashed) == 2  # stamped: neither verified nor loaded file hashed again
+    assert len(hashed) == 4  # loading hashes what it read, whatever the stamp says
 
     # Another version of the file (new bytes, new mtime) is checked, and fails.
     raw = bytearray(gzip.decompress(path.read_bytes()))
@@ -151,3 +152,50 @@ def test_a_file_is_hashed_once_per_version(tmp_path, monkeypatch):
     assert len(hashed) == before + 1 and stamps.is_stamped(
         path, sums[FILE_STEMS[("test", "labels")]]
     )
+
+
+def test_a_swapped_file_with_its_mtime_restored_is_caught(tmp_path, monkeypatch):
+    """Issue 27: MNIST's and Fashion-MNIST's files have equal sizes; swapping two and restoring
+    their mtimes passed the stamp, and a model trained on the other data set."""
+    import os
+
+    from mnistlab.data import idx
+
+    sums = {
+        name: write_dataset(tmp_path / "d", name, n_train=20, n_test=10, seed=seed, compress=False)
+        for seed, name in enumerate(("mnist", "fashion-mnist"))
+    }
+    for name, file_sums in sums.items():
+        patch_checksums(monkeypatch, name, file_sums)
+    for name in sums:  # both verified and stamped, as after a first run
+        data.verify_split(name, "test", tmp_path / "d", download=False)
+    stem = FILE_STEMS[("test", "labels")]
+    a, b = (tmp_path / "d" / name / stem for name in sums)
+    times = {path: (path.stat().st_atime_ns, path.stat().st_mtime_ns) for path in (a, b)}
+    assert a.stat().st_size == b.stat().st_size
+    a.rename(tmp_path / "swap")
+    b.rename(a)
+    (tmp_path / "swap").rename(b)
+    for path, ns in times.items():
+        os.utime(path, ns=ns)  # sizes and mtimes exactly as stamped
+    idx.verified_array_cached.cache_clear()
+    data.files._scaled_split.cache_clear()
+    with pytest.raises(DataError, match="does not match the published"):
+        data.verify_split("mnist", "test", tmp_path / "d", download=False)
+    with pytest.raises(DataError, match="does not match the published"):
+        data.load_split("mnist", "test", tmp_path / "d", download=False)
+
+
+def test_decompression_stops_at_what_the_header_promises(tmp_path):
+    """Issue 27: a small gzip file that inflated to 2 GB was read whole before the header check."""
+    import struct
+
+    bomb = tmp_path / "bomb.gz"  # a header promising 2 GB of images
+    bomb.write_bytes(gzip.compress(struct.pack(">IIII", 0x803, 2_000_000, 28, 28) + bytes(1000)))
+    with pytest.raises(DataError, match="promises 1,568,000,016 bytes, more than any MNIST file"):
+        data.read_bytes(bomb)
+    long = tmp_path / "long.gz"  # 10 images promised, 20 MB of zeros after them
+    long.write_bytes(gzip.compress(struct.pack(">IIII", 0x803, 10, 28, 28) + bytes(20_000_000)))
+    assert len(data.read_bytes(long)) == 16 + 10 * 784 + 1  # one byte more: "longer than promised"
+    with pytest.raises(DataError, match="promises 7856 bytes"):
+        data.parse_idx(data.read_bytes(long), name="long.gz")

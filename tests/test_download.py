@@ -1,5 +1,6 @@
 """The download path, against a local HTTP server on 127.0.0.1 (never the internet)."""
 
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -115,3 +116,110 @@ def test_unreachable_mirror_keeps_its_reason(tmp_path):
     with pytest.raises(DataError) as error:
         download_file("mnist", STEM, tmp_path, mirrors=["http://127.0.0.1:1/"], retry_delay=0)
     assert "refused" in str(error.value).lower() and "None" not in str(error.value)
+
+
+@pytest.fixture
+def raw_server():
+    """A TCP server whose answer is `behaviour(connection)`: for mirrors that misbehave below HTTP."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    state = {"behaviour": None, "stop": False}
+
+    def serve():
+        while not state["stop"]:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(4096)
+                with contextlib.suppress(OSError):
+                    state["behaviour"](connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/", state
+    state["stop"] = True
+    listener.close()
+
+
+def test_a_mirror_that_does_not_speak_http_is_skipped_for_the_next(
+    raw_server, server, labels_file, tmp_path
+):
+    """Issue 27: it ended in a 49-line traceback and the next mirror was never tried."""
+    garbage, state = raw_server
+    state["behaviour"] = lambda c: c.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    base, routes, _ = server
+    routes[f"/good/{STEM}.gz"] = (200, labels_file)
+    path = download_file("mnist", STEM, tmp_path, mirrors=[garbage, base + "/good/"], retry_delay=0)
+    assert data.check_file(tmp_path, "mnist", STEM).state == "ok" and path.is_file()
+
+
+def test_a_trickling_mirror_is_dropped_for_lack_of_progress(raw_server, tmp_path, monkeypatch):
+    """Issue 27: a mirror sending a byte every 5 s never timed out (each read got its byte)."""
+    import time
+
+    from mnistlab.data import download
+
+    monkeypatch.setattr(download, "STALL_SECONDS", 0.5)
+    trickle, state = raw_server
+
+    def drip(connection):
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")
+        for _ in range(50):
+            connection.sendall(b"x")
+            time.sleep(0.05)
+
+    state["behaviour"] = drip
+    start = time.monotonic()
+    with pytest.raises(DataError, match="stalled"):
+        download_file("mnist", STEM, tmp_path, mirrors=[trickle], retry_delay=0)
+    assert time.monotonic() - start < 2.0  # dropped after one window, not retried
+    assert list((tmp_path / "mnist").iterdir()) == []
+
+
+def test_a_download_larger_than_the_file_can_be_is_stopped(server, labels_file, tmp_path):
+    base, routes, _ = server
+    routes[f"/huge/{STEM}.gz"] = (200, bytes(3 << 20))  # 3 MB for a 10 kB file
+    routes[f"/good/{STEM}.gz"] = (200, labels_file)
+    download_file(
+        "mnist", STEM, tmp_path, mirrors=[base + "/huge/", base + "/good/"], retry_delay=0
+    )
+    with pytest.raises(DataError, match="more than the file can be"):
+        download_file(
+            "mnist", STEM, tmp_path / "only-huge", mirrors=[base + "/huge/"], retry_delay=0
+        )
+
+
+def test_a_killed_download_leaves_nothing_behind(server, labels_file, tmp_path):
+    """A temporary file of a download killed half-way (its writer's process gone) is removed
+    by the next download into that folder."""
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    leftover = folder / f".{STEM}.gz.999999999.abc123.tmp.gz"  # its writer's pid is not alive
+    leftover.write_bytes(b"half")
+    base, routes, _ = server
+    routes[f"/good/{STEM}.gz"] = (200, labels_file)
+    download_file("mnist", STEM, tmp_path, mirrors=[base + "/good/"], retry_delay=0)
+    assert sorted(p.name for p in folder.iterdir()) == [f"{STEM}.gz"]
+
+
+def test_a_read_only_data_folder_is_named_not_blamed_on_the_mirrors(tmp_path):
+    """Issue 27: it was reported as a mirror failure, after retries."""
+    import os
+
+    from mnistlab.errors import UserError
+
+    (tmp_path / "file").write_text("")  # a file where the data set's folder should be
+    with pytest.raises(UserError, match="data folder"):
+        download_file("mnist", STEM, tmp_path / "file", mirrors=["http://127.0.0.1:9/"])
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(UserError, match="data folder"):
+            download_file("mnist", STEM, tmp_path, mirrors=["http://127.0.0.1:9/"], retry_delay=0)
+    finally:
+        tmp_path.chmod(0o755)

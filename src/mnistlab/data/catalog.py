@@ -19,6 +19,13 @@ FILE_STEMS = {
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 
 
+def idx_size(stem: str) -> int:
+    """The decompressed size of a data file, in bytes: its header and its uint8 payload."""
+    (split, kind) = next(key for key, s in FILE_STEMS.items() if s == stem)
+    n = SPLIT_SIZES[split]
+    return 16 + n * 28 * 28 if kind == "images" else 8 + n
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str

@@ -15,7 +15,7 @@ import numpy as np
 
 from mnistlab.data.catalog import FILE_STEMS, info
 from mnistlab.data.download import download_file
-from mnistlab.data.idx import verified_array, verified_array_cached, verify_file
+from mnistlab.data.idx import file_identity, verified_array, verified_array_cached, verify_file
 from mnistlab.data.stamps import default_cache_root
 from mnistlab.errors import DataError
 
@@ -96,7 +96,7 @@ def load_split(
     for kind in ("images", "labels"):
         stem = FILE_STEMS[(split, kind)]
         path = ensure_file(root, dataset, stem, download=download)
-        paths[kind] = (str(path), path.stat().st_mtime_ns, path.stat().st_size, meta.sha256[stem])
+        paths[kind] = (str(path), file_identity(path), meta.sha256[stem])
     return _scaled_split(paths["images"], paths["labels"], f"{root / dataset}: {split}")
 
 

@@ -1,10 +1,12 @@
 """Data files verified once per version, not on every call.
 
 Hashing a file means reading all of it (the training images: 47 MB after gunzip). Once a
-file's SHA-256 has matched the published one, a stamp records the file's size and mtime;
-a later process that finds both unchanged trusts the file without hashing it again. A
-change to either (a replaced, touched or truncated file) sends it through the full check.
-A missing, unreadable or damaged stamp is simply a file not yet verified.
+file's SHA-256 has matched the published one, a stamp records the file's identity: device,
+inode, size, mtime and ctime. A later process that finds all unchanged trusts the file
+without hashing it again (a cache hit, which loads no data). The ctime is what a copy cannot
+forge: os.utime can restore an mtime, but any rename, copy or write sets the ctime to now, so a
+swapped, edited or replaced file goes through the full check. Loading the data always hashes
+it anyway (idx.py). A missing, unreadable or damaged stamp is a file not yet verified.
 
 Stamps live in $MNISTLAB_CACHE_DIR/verified (else the per-user cache), never beside the
 data, which may be read-only.
@@ -34,14 +36,17 @@ def _version(path: Path, sha256: str) -> dict:
     stat = Path(path).stat()
     return {
         "path": str(Path(path).resolve()),
+        "device": stat.st_dev,
+        "inode": stat.st_ino,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
         "sha256": sha256,
     }
 
 
 def is_stamped(path: Path, sha256: str) -> bool:
-    """True when this very version of the file (size, mtime) was verified against sha256."""
+    """True when this very file (device, inode, size, mtime, ctime) was verified against sha256."""
     try:
         stamp = json.loads(_stamp_path(path).read_text(encoding="utf-8"))
         return stamp == _version(path, sha256)
