@@ -71,3 +71,44 @@ def test_damaged_study_results_are_recomputed(content, command, synthetic_data, 
     (out / "cross" / "results.json").write_text(content)
     assert main(["--quiet", *command, "--out", str(out)]) == 0
     assert json.loads((out / "cross" / "results.json").read_text())["study"] == "cross"
+
+
+RACE = """
+import pathlib, sys
+import numpy as np
+from mnistlab.training.cache import store
+
+class Model:  # what store() asks of a model
+    def save(self, path):
+        pathlib.Path(path).write_bytes(b"w" * 4096)
+
+    def get_weights(self):
+        return [np.zeros(3)]
+
+for i in range(int(sys.argv[2])):
+    store(pathlib.Path(sys.argv[1]), Model(), {"writer": sys.argv[3], "i": i})
+"""
+
+
+def test_processes_storing_the_same_entry_do_not_fail(tmp_path):
+    """Issue 27: two processes saving the same cache entry raced ('Directory not empty',
+    FileNotFoundError): 21 of 300 concurrent saves failed."""
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path / "models" / "entry"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE, str(folder), "60", str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    results = [(w.wait(timeout=300), w.stderr.read()) for w in writers]
+    assert all(code == 0 for code, _ in results), [err[-300:] for _, err in results]
+    assert json.loads((folder / "meta.json").read_text())["i"] == 59  # a whole entry
+    assert (folder / "model.keras").stat().st_size == 4096
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["entry"]  # nothing left aside

@@ -79,3 +79,19 @@ def test_real_sigint_during_report(real_data_dir, tmp_path):
     assert "Traceback" not in err and "Exception ignored" not in err and "interrupted" in err
     assert waited < 5, f"took {waited:.1f} s to stop"
     assert cached_models(tmp_path / "cache") >= 2
+
+
+def test_ctrl_c_while_the_command_starts_up_exits_130_without_a_crash(real_data_dir, tmp_path):
+    """Issue 27: Ctrl-C in the first half second (while JAX was imported) ended in 5 segfaults
+    and 4 aborts out of 102; tracebacks too. An interrupt is now recorded during imports and
+    raised after them."""
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(real_data_dir)}
+    env["MNISTLAB_CACHE_DIR"] = str(tmp_path / "cache")
+    command = [sys.executable, "-m", "mnistlab", "train", "--quick", "--out", str(tmp_path)]
+    for delay in (0.1, 0.25, 0.4, 0.55, 0.7):  # interpreter up; mnistlab, numpy, JAX imported
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, err[-500:])
+        assert "Traceback" not in err and "Fatal" not in err, (delay, err[-500:])

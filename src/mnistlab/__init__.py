@@ -19,7 +19,14 @@ Import mnistlab before keras: it selects Keras' JAX backend unless KERAS_BACKEND
 import os
 import sys
 
-from mnistlab.version import __version__
+if sys.argv[:1] == ["-m"] or os.path.basename(sys.argv[0] if sys.argv else "") == "mnistlab":
+    # The mnistlab command (or python -m mnistlab): from here on, Ctrl-C is recorded rather
+    # than raised mid-import, and the command exits 130 (interrupt.py).
+    from mnistlab import interrupt
+
+    interrupt.at_startup()
+
+from mnistlab.version import __version__  # noqa: E402
 
 
 def _choose_keras_backend() -> None:

@@ -223,6 +223,7 @@ INTERRUPTED = "mnistlab: interrupted; finished work is saved, run the same comma
 def main(argv: list[str] | None = None) -> int:
     try:
         with interrupt.handled():  # first: building the parser imports every study
+            interrupt.check()  # a Ctrl-C while the command started up
             args = build_parser().parse_args(argv)
             progress.set_quiet(args.quiet)
             code = args.func(args)

@@ -5,6 +5,7 @@ A damaged entry (unreadable model or meta) is reported and retrained, never fata
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -129,11 +130,31 @@ def store(folder: Path, model, meta: dict) -> None:
         model.save(tmp / "model.keras")
         write_json(tmp / "meta.json", meta)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        _put_in_place(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _put_in_place(tmp: Path, folder: Path, attempts: int = 20) -> None:
+    """Rename the finished entry onto `folder`, replacing what is there: an older entry, or
+    one another process stored a moment ago (two runs training the same spec). A rename onto
+    a non-empty folder fails, and removing it first raced with the other process (21 of 300
+    concurrent saves failed): the old entry is renamed aside, atomically, then removed."""
+    for _ in range(attempts):
+        try:
+            os.replace(tmp, folder)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        aside = Path(tempfile.mkdtemp(prefix=temporary_prefix(folder.name), dir=folder.parent))
+        try:
+            os.replace(folder, aside)  # onto an empty folder of ours: allowed
+        except FileNotFoundError:
+            pass  # the other process moved it first: try again
+        finally:
+            shutil.rmtree(aside, ignore_errors=True)
+    raise OSError(errno.EBUSY, "another process keeps replacing this cache entry", str(folder))
 
 
 def export(trained: TrainedModel, folder: Path) -> Path:
