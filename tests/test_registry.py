@@ -64,7 +64,8 @@ def test_study_from_the_cli_writes_results_figures_and_sections(
         html = html_section(section)
         assert f'<section id="{section.key}">' in html
         for table in section.tables:
-            assert markdown_table(table).count("\n") == len(table.rows) + 1
+            rows = [line for line in markdown_table(table).splitlines() if line.startswith("|")]
+            assert len(rows) == len(table.rows) + 2  # header, rule, one line per row
         json.dumps(section.shown())  # everything shown can go into results.json
 
 
@@ -84,3 +85,12 @@ def test_values_are_checked_before_any_work(synthetic_data, tmp_path, capsys, ar
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_a_method_name_with_a_control_character_is_refused():
+    from mnistlab import Method
+    from mnistlab.errors import ConfigError
+    from mnistlab.uncertainty.method import SCORE
+
+    with pytest.raises(ConfigError, match="control character"):
+        Method(key="x", name="clear\x1b[2J", kind=SCORE, outputs=lambda *a: None)

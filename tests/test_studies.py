@@ -82,6 +82,9 @@ def test_example_grid_file_parses():
         ("[[variant]\n", "not valid TOML"),
         ("x = 1\n", "no [[variant]]"),
         ('[[variant]]\ndataset = "mnist"\ncolour = "red"\n', "unknown key"),
+        ('[[variant]]\ndataset = "mnist"\nname = "a\\nb"\n', "control character"),
+        ('[[variant]]\ndataset = "mnist"\nname = "\\u001b[2J"\n', "control character"),
+        ('[[variant]]\ndataset = "mnist"\nname = "' + "x" * 81 + '"\n', "1 to 80 characters"),
     ],
 )
 def test_bad_grid_file_is_one_line_error(synthetic_data, tmp_path, capsys, content, message):
@@ -91,6 +94,33 @@ def test_bad_grid_file_is_one_line_error(synthetic_data, tmp_path, capsys, conte
     code, _ = _run(tmp_path, "variants", "--grid", str(grid))
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_hostile_variant_names_stay_text_everywhere(synthetic_data, tmp_path, capsys):
+    """Issue 27: a '|' added a Markdown column, raw HTML reached table.md, '=' became a
+    spreadsheet formula, and '$^$' crashed matplotlib's math parser after training."""
+    names = ["a|b", "<script>alert(1)</script>", "=HYPERLINK(1)", "cost $^$ x"]
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "".join(
+            f'[[variant]]\nname = "{n}"\ndataset = "mnist"\nhidden = {8 + i}\n'
+            for i, n in enumerate(names)
+        )
+    )
+    code, out = _run(tmp_path, "variants", "--grid", str(grid))
+    assert code == 0, capsys.readouterr().err
+    table = (out / "variants" / "table.md").read_text().splitlines()
+    columns = table[0].count("|") - table[0].count("\\|")
+    assert all(line.count("|") - line.count("\\|") == columns for line in table)
+    assert "<script" not in "\n".join(table) and "a\\|b" in table[2]
+    rows = list(__import__("csv").reader((out / "variants" / "table.csv").open()))
+    assert [r[1] for r in rows[1:]] == [
+        "a|b",
+        "<script>alert(1)</script>",
+        "'=HYPERLINK(1)",
+        "cost $^$ x",
+    ]
+    assert (out / "variants" / "accuracy-mnist.png").stat().st_size > 1000  # drawn, with the '$'
 
 
 def test_confidence(synthetic_data, tmp_path):

@@ -16,6 +16,22 @@ class ConfigError(UserError, ValueError):
     """An option has an invalid value."""
 
 
+def check_printable(text: str, where: str, *, longest: int = 80) -> None:
+    """A name that goes to the terminal, tables, figures and files: printable text of a
+    sensible length (a newline added a table row; an escape sequence cleared the screen)."""
+    import unicodedata
+
+    if not isinstance(text, str):
+        raise ConfigError(f"{where} must be text, got {type(text).__name__}")
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{where} {text!r} holds the control character {bad!r}; use printable text"
+        )
+    if not text.strip() or len(text) > longest:
+        raise ConfigError(f"{where} must be 1 to {longest} characters, got {len(text)}")
+
+
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 BACKEND_MODULES = {"jax", "jaxlib", "tensorflow", "torch"}  # what a Keras backend needs
 

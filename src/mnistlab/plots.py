@@ -23,6 +23,12 @@ def pyplot():
     return plt
 
 
+def plain(text) -> str:
+    """Text as written: a '$' in a user-given name (a grid's variant, a plugin's method) is
+    not a matplotlib math formula; '$^$' made the math parser fail after training."""
+    return str(text).replace("$", r"\$")
+
+
 def new_axes(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: float = 3.6, **kwargs):
     kwargs.setdefault("layout", "constrained")  # titles and labels never overlap
     fig, axes = pyplot().subplots(
@@ -77,7 +83,7 @@ def confidence_histogram(
     ax.set_ylabel("density" if density else "count")
     if not density:
         ax.set_yscale("log")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.legend(loc="upper left")
     return ax
 
@@ -97,7 +103,7 @@ def two_histograms(
         )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.legend(loc="upper left")
     return ax
 
@@ -121,15 +127,20 @@ def grouped_bars(
     for i, (label, values) in enumerate(series.items()):
         err = errors.get(label) if errors else None
         bars = ax.bar(
-            x + (i - (len(series) - 1) / 2) * width, values, width, yerr=err, capsize=3, label=label
+            x + (i - (len(series) - 1) / 2) * width,
+            values,
+            width,
+            yerr=err,
+            capsize=3,
+            label=plain(label),
         )
         if bar_labels:
             ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
-    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_xticks(x, [plain(n) for n in names], rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     if ylim:
         ax.set_ylim(*ylim)
-    ax.set_title(title)
+    ax.set_title(plain(title))
     # Beside the axes, not on them: inside, it covered the last group's bars.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
@@ -141,7 +152,7 @@ def class_bars(counts, class_names, *, ax=None, title="", ylabel="share of image
     ax.bar(np.arange(len(counts)), counts / max(counts.sum(), 1), color=OTHER)
     ax.set_xticks(np.arange(len(counts)), class_names, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(plain(title))
     return ax
 
 
@@ -161,7 +172,7 @@ def image_strip(images, captions, *, ax=None, title=""):
         fontsize=8,
     )
     ax.set_yticks([])
-    ax.set_title(title)
+    ax.set_title(plain(title))
     return ax
 
 
@@ -181,7 +192,7 @@ def class_probability_curves(
     ax.set_xlabel("a  (image = a*I1 + (1-a)*I2)")
     ax.set_ylabel("probability")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.legend(fontsize=7, ncol=2, loc="center right")
     return ax
 
@@ -196,7 +207,7 @@ def predicted_class_steps(alphas, predicted, top_probability, *, ax=None, title=
     twin.plot(alphas, top_probability, color=WRONG, label="its probability")
     twin.set_ylim(0, 1.02)
     twin.set_ylabel("probability of the predicted class", color=WRONG)
-    ax.set_title(title)
+    ax.set_title(plain(title))
     return ax
 
 
@@ -228,14 +239,14 @@ def reliability_diagram(curve: dict, *, ax=None, title=""):
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(plain(title), fontsize=9)
     ax.legend(loc="upper left", fontsize=7)
     return ax
 
 
 def risk_coverage(coverage, risk, *, label, ax=None):
     ax = ax or pyplot().gca()
-    ax.step(coverage, risk, where="post", label=label)
+    ax.step(coverage, risk, where="post", label=plain(label))
     ax.set_xlabel("coverage (share of answers kept)")
     ax.set_ylabel("risk (error rate among kept)")
     ax.set_xlim(0, 1)
@@ -250,14 +261,14 @@ def metric_lines(levels, series: dict, *, ax=None, title="", xlabel="", ylabel="
     for label, (mean, std) in series.items():
         mean, std = np.asarray(mean, float), np.asarray(std, float)
         style = "--" if label.startswith("weight dropout") else "-"
-        (line,) = ax.plot(levels, mean, style, marker=".", label=label, lw=1.3)
+        (line,) = ax.plot(levels, mean, style, marker=".", label=plain(label), lw=1.3)
         low, high = mean - std, mean + std
         if np.all((mean >= 0) & (mean <= 1)):  # a share or a rate: the band stays in [0, 1]
             low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
         ax.fill_between(levels, low, high, color=line.get_color(), alpha=0.15)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(plain(title), fontsize=10)
     if legend:
         ax.legend(fontsize=6.5)
     return ax
@@ -268,7 +279,7 @@ def method_boxes(values: dict, *, clean: dict | None = None, ax=None, title="", 
     clean value as a red diamond."""
     ax = ax or pyplot().gca()
     labels = list(values)
-    ax.boxplot([values[k] for k in labels], tick_labels=labels, widths=0.6)
+    ax.boxplot([values[k] for k in labels], tick_labels=[plain(k) for k in labels], widths=0.6)
     if clean:
         ax.plot(
             range(1, len(labels) + 1),
@@ -283,5 +294,5 @@ def method_boxes(values: dict, *, clean: dict | None = None, ax=None, title="", 
     for tick in ax.get_xticklabels():
         tick.set_horizontalalignment("right")
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(plain(title), fontsize=10)
     return ax

@@ -19,11 +19,28 @@ BEST_NOTE = (
 )
 
 
+def markdown_text(text: str) -> str:
+    """Text as written in Markdown: what would start an HTML tag is escaped (a name in a table
+    or a sentence passed raw HTML into report.md)."""
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+
+
+def _markdown_cell(text: str) -> str:
+    """A cell's text that cannot add a column or a row."""
+    return markdown_text(text).replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_table(table: Table) -> str:
     best = table.best_cells()
-    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    header = [_markdown_cell(h) for h in table.header]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(table.header)]
     lines += [
-        "| " + " | ".join(f"**{c}**" if (r, k) in best else c for k, c in enumerate(row)) + " |"
+        "| "
+        + " | ".join(
+            f"**{_markdown_cell(c)}**" if (r, k) in best else _markdown_cell(c)
+            for k, c in enumerate(row)
+        )
+        + " |"
         for r, row in enumerate(table.rows)
     ]
     return "\n".join(lines) + (f"\n\n*{BEST_NOTE}*" if best else "")
@@ -185,13 +202,17 @@ def render_markdown(sections: list[Section], meta: dict, figure_names: dict[Path
         "classic exercise on MNIST and Fashion-MNIST.",
     ]
     lines += ["", "## Findings", ""]
-    lines += [f"- [{s.title}](#{_slug(s.title)}): {s.finding}" for s in sections if s.finding]
+    lines += [
+        f"- [{s.title}](#{_slug(s.title)}): {markdown_text(s.finding)}"
+        for s in sections
+        if s.finding
+    ]
     lines += ["", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _header_rows(meta)]
     for s in sections:
         lines += ["", f"## {s.title}", ""]
         for paragraph in s.paragraphs:
-            lines += [paragraph, ""]
+            lines += [markdown_text(paragraph), ""]
         for t in s.tables:
             lines += [markdown_table(t), ""]
         for f in s.figures:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from mnistlab.errors import ConfigError
+from mnistlab.errors import ConfigError, check_printable
 
 # What a method's probabilities are. A "score" method reuses another method's probabilities
 # (entropy ranks max softmax's answers differently; its calibration is max softmax's).
@@ -56,6 +56,9 @@ class Method:
     family_key: str = ""  # an instance's template prefix ('wdrop' for 'wdrop-0.2-vote')
 
     def __post_init__(self):
+        for field_name in ("name", "label"):  # shown in tables, figures and the terminal
+            if getattr(self, field_name):
+                check_printable(getattr(self, field_name), f"method {field_name}", longest=120)
         if not KEY_PATTERN.match(self.key):
             raise ConfigError(
                 f"method key {self.key!r} must be lower case letters, digits, '-', '.' or '_'"

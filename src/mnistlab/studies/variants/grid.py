@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnistlab.config import parse_hidden
-from mnistlab.errors import UserError
+from mnistlab.errors import UserError, check_printable
 
 # The exercise's grid: field changes from the tutorial model, per data set.
 DEFAULT_GRID = {
@@ -110,5 +110,7 @@ def load_grid(path) -> list[Variant]:
                 if isinstance(hidden, str)
                 else tuple([hidden] if isinstance(hidden, int) else hidden)
             )
-        variants.append(Variant(entry["dataset"], str(entry.get("name", f"variant {i}")), changes))
+        name = str(entry.get("name", f"variant {i}"))
+        check_printable(name, f"grid file {path}, variant {i}: name")
+        variants.append(Variant(entry["dataset"], name, changes))
     return variants

@@ -125,6 +125,12 @@ def _finding(dataset: str, subset: list[dict]) -> str:
     return text + (f"; {len(worse)} of {len(subset) - 1} {verb} worse" if worse else "")
 
 
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting with = + - @ (or a tab or
+    carriage return) would be read as a formula (OWASP's CSV injection), so it gets a quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def csv_table(rows) -> str:
     import csv
     import io
@@ -147,8 +153,8 @@ def csv_table(rows) -> str:
         writer.writerow(
             [
                 r["dataset"],
-                r["variant"],
-                r["describe"],
+                spreadsheet_text(r["variant"]),
+                spreadsheet_text(r["describe"]),
                 len(r["seeds"]),
                 f"{r['train/acc']:.6f}",
                 f"{r['train/acc_std']:.6f}",
