@@ -37,3 +37,14 @@ def real_data_dir():
     if not (REAL_DATA / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
         pytest.skip(f"real data not found at {REAL_DATA} (set MNISTLAB_DATA_DIR to run this test)")
     return REAL_DATA
+
+
+@pytest.fixture(autouse=True)
+def _stamps_follow_the_environment():
+    """Each test's stamps go where its MNISTLAB_CACHE_DIR says, not where an earlier test's
+    --cache-dir pointed (stamps.use_cache_root is per process)."""
+    from mnistlab.data import stamps
+
+    stamps._ROOT.clear()
+    yield
+    stamps._ROOT.clear()

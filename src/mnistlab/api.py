@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig, profile
+from mnistlab.errors import ConfigError
 
 DEFAULT_OUT = "mnistlab-out"
 
@@ -57,8 +58,12 @@ def train(
     >>> m = mnistlab.train("mnist", model=mnistlab.ModelConfig(activation="sigmoid"), quick=True)
     >>> m.meta["test/acc"]  # doctest: +SKIP
     """
+    from mnistlab.config import check_types
     from mnistlab.training import train as train_spec
 
+    check_types(quick=quick, retrain=retrain, data_dir=data_dir, cache_dir=cache_dir)
+    if training is not None and not isinstance(training, TrainConfig):
+        raise ConfigError(f"training must be a mnistlab.TrainConfig, got {type(training).__name__}")
     spec = RunSpec(
         dataset=dataset,
         model=model or ModelConfig(),
@@ -270,4 +275,9 @@ def predict_proba(trained, images):
     """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model)."""
     from mnistlab.models.predict import predict_proba as predict
 
-    return predict(getattr(trained, "model", trained), images)
+    model = getattr(trained, "model", trained)
+    if not callable(getattr(model, "predict", None)):
+        raise ConfigError(
+            f"predict_proba needs a TrainedModel or a keras.Model, got {type(trained).__name__}"
+        )
+    return predict(model, images)

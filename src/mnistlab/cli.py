@@ -13,6 +13,7 @@ import sys
 
 from mnistlab import commands, interrupt, progress
 from mnistlab.config import ACTIVATIONS, ARCHITECTURES, DATASETS, OPTIMIZERS
+from mnistlab.envvars import check_environment
 from mnistlab.errors import one_line
 from mnistlab.version import __version__
 
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupt.handled():  # first: building the parser imports every study
             interrupt.check()  # a Ctrl-C while the command started up
+            check_environment()  # before any work: a wrong value is one line, not a crash later
             args = build_parser().parse_args(argv)
             progress.set_quiet(args.quiet)
             code = args.func(args)

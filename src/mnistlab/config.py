@@ -28,6 +28,14 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # Ranges that make sense. Upper bounds keep a typo from becoming an allocation error or a
 # week-long run: they are far above anything the studies need.
 TRAIN_IMAGES = 60_000  # both data sets' training split
@@ -59,6 +67,20 @@ def check_at_least(value, minimum: int, name: str, maximum: int | None = None) -
             minimum <= value <= maximum,
             f"{name} must be between {minimum} and {maximum:,}, got {value:,}",
         )
+
+
+def check_types(**values) -> None:
+    """Keyword arguments of the API: flags are True or False, folders are text or paths."""
+    import os
+
+    for name, value in values.items():
+        if name in ("quick", "retrain", "reuse"):
+            _check(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
+        else:
+            _check(
+                value is None or isinstance(value, (str, os.PathLike)),
+                f"{name} must be a folder (text or a path), got {type(value).__name__}",
+            )
 
 
 def check_seed(seed, name: str = "--seed") -> None:
@@ -93,7 +115,13 @@ class ModelConfig:
             f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}",
         )
         hidden = DEFAULT_HIDDEN[self.arch] if self.hidden_units is None else self.hidden_units
-        object.__setattr__(self, "hidden_units", tuple(int(h) for h in hidden))
+        hidden = (hidden,) if _whole(hidden) else hidden  # one layer's size
+        _check(
+            isinstance(hidden, (tuple, list)) and all(_whole(h) for h in hidden),
+            f"hidden_units must be a whole number or a sequence of them, e.g. (256, 128), got "
+            f"{self.hidden_units!r}",  # '128' made layers of 1, 2 and 8 units
+        )
+        object.__setattr__(self, "hidden_units", tuple(hidden))
         _check(
             self.activation in ACTIVATIONS,
             f"unknown activation {self.activation!r}: choose one of {', '.join(ACTIVATIONS)}",
@@ -107,7 +135,10 @@ class ModelConfig:
             all(h <= MAX_HIDDEN_UNITS for h in self.hidden_units),
             f"hidden units must be at most {MAX_HIDDEN_UNITS:,}, got {list(self.hidden_units)}",
         )
-        _check(0.0 <= self.dropout < 1.0, f"dropout rate must be in [0, 1), got {self.dropout}")
+        _check(
+            _is_number(self.dropout) and 0.0 <= self.dropout < 1.0,
+            f"dropout rate must be a number in [0, 1), got {self.dropout!r}",
+        )
 
     def network(self) -> str:
         """The layers in one line, e.g. 'Flatten -> Dense(128, relu) -> Dense(10)'."""
@@ -140,8 +171,10 @@ class TrainConfig:
             f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}",
         )
         _check(
-            math.isfinite(self.learning_rate) and self.learning_rate > 0,
-            f"learning rate must be a finite number > 0, got {self.learning_rate}",
+            _is_number(self.learning_rate)
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0,
+            f"learning rate must be a finite number > 0, got {self.learning_rate!r}",
         )
         check_at_least(self.epochs, 1, "epochs", MAX_EPOCHS)
         check_at_least(self.batch_size, 1, "batch size", TRAIN_IMAGES)
@@ -174,6 +207,12 @@ class RunSpec:
             f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}",
         )
         check_seed(self.seed, "seed")
+        for name, kind in (("model", ModelConfig), ("train", TrainConfig)):
+            value = getattr(self, name)
+            _check(
+                isinstance(value, kind),
+                f"{name} must be a mnistlab.{kind.__name__}, got {type(value).__name__}",
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -45,6 +45,22 @@ def one_line(exc: BaseException) -> str | None:
             f"cannot write {exc.filename or 'a file'} ({exc.strerror}); finished work is saved: "
             "free space or choose another --out / --cache-dir, then run the command again"
         )
+    if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        kind = (
+            "a folder where a file"
+            if isinstance(exc, IsADirectoryError)
+            else "a file where a folder"
+        )
+        return (
+            f"cannot use {exc.filename}: there is {kind} should be ({exc.strerror}); finished work "
+            "is saved: move it away or choose another --out / --cache-dir / --data-dir"
+        )
+    if isinstance(exc, RuntimeError) and "Unable to initialize backend" in str(exc):
+        return (
+            f"JAX cannot start the backend JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r} "
+            f"asks for on this machine ({str(exc).splitlines()[0][:120]}); unset JAX_PLATFORMS "
+            "or set it to cpu"
+        )
     if isinstance(exc, ModuleNotFoundError) and exc.name in BACKEND_MODULES:
         backend = os.environ.get("KERAS_BACKEND", "jax")
         return (

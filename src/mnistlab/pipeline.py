@@ -18,7 +18,7 @@ from pathlib import Path
 from mnistlab import flops, interrupt, progress
 from mnistlab.data import file_checksums
 from mnistlab.report.render import render_html, render_markdown
-from mnistlab.runs import clean_temporaries, environment, write_json, write_text
+from mnistlab.runs import check_writable, clean_temporaries, environment, write_json, write_text
 from mnistlab.studies import registry
 from mnistlab.studies.framework.context import StudyContext, get_models
 from mnistlab.training import is_cached
@@ -113,6 +113,7 @@ def _computing_run(report_dir: Path, documents: dict, cost: dict, created: str) 
 def run(ctx: StudyContext, plan=None) -> dict:
     """Run or reuse every planned study (default: all, default options); write OUT/report/."""
     plan = default_plan() if plan is None else plan
+    check_writable(Path(ctx.out) / "report" / "figures", "--out")  # before the work, not after
     start, flop = time.perf_counter(), {}
     documents, seconds = run_studies(ctx, plan, flop)
     cost = measure_cost(seconds, flop, size=1024 if ctx.quick else 2048)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.data.catalog import FILE_STEMS, info
+from mnistlab.data.catalog import FILE_STEMS, SPLIT_SIZES, info
 from mnistlab.data.download import download_file
 from mnistlab.data.idx import file_identity, verified_array, verified_array_cached, verify_file
 from mnistlab.data.stamps import default_cache_root
-from mnistlab.errors import DataError
+from mnistlab.errors import ConfigError, DataError
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -91,6 +91,8 @@ def load_split(
     The arrays are shared between callers (read-only): studies ask for the same split often.
     """
     meta = info(dataset)
+    if split not in SPLIT_SIZES:
+        raise ConfigError(f"split must be one of {', '.join(SPLIT_SIZES)}, got {split!r}")
     root = resolve_data_dir(data_dir)
     paths = {}
     for kind in ("images", "labels"):

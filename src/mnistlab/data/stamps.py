@@ -26,8 +26,16 @@ def default_cache_root() -> Path:
     return Path(base) / "mnistlab"
 
 
+_ROOT: list[Path] = []  # the cache chosen for this process (--cache-dir), if any
+
+
+def use_cache_root(root: Path) -> None:
+    """Keep stamps in this cache folder (--cache-dir), like the models."""
+    _ROOT[:] = [Path(root)]
+
+
 def _stamp_path(path: Path) -> Path:
-    root = Path(os.environ.get("MNISTLAB_CACHE_DIR") or default_cache_root())
+    root = _ROOT[0] if _ROOT else Path(os.environ.get("MNISTLAB_CACHE_DIR") or default_cache_root())
     name = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:20]
     return root.expanduser() / "verified" / f"{name}.json"
 

@@ -55,18 +55,31 @@ class StudyContext:
         """A context whose values are checked before any work starts: the seed's range, the
         memory budget, and that the output and cache folders take files. `spell(name)` is how
         the caller's users write an option in an error message ('--seed' on the command line)."""
-        from mnistlab.config import MAX_SEEDS, check_at_least, check_memory_budget, check_seed
+        from mnistlab.config import (
+            MAX_SEEDS,
+            check_at_least,
+            check_memory_budget,
+            check_seed,
+            check_types,
+        )
         from mnistlab.runs import check_writable
         from mnistlab.training import resolve_cache_dir
 
+        check_types(out=out, data_dir=data_dir, cache_dir=cache_dir, quick=quick)
+        check_types(retrain=retrain, reuse=reuse)
         check_seed(seed, spell("seed"))
         check_at_least(seeds, 1, spell("seeds"), MAX_SEEDS)
         check_seed(seed + seeds - 1, f"{spell('seed')} + {spell('seeds')} - 1")
         check_memory_budget(memory_budget_mib, spell("memory_budget"))
         check_writable(out, spell("out"))
-        check_writable(
-            resolve_cache_dir(cache_dir), f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)"
-        )
+        cache_root = resolve_cache_dir(cache_dir)
+        for folder in (cache_root, cache_root / "models"):  # before a model is trained, not after
+            check_writable(folder, f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)")
+        from mnistlab.data import stamps
+        from mnistlab.envvars import check_environment
+
+        stamps.use_cache_root(cache_root)  # the whole cache where --cache-dir says
+        check_environment()
         check_executor(executor, spell("executor"))
         check_arch(arch, spell("arch"))
         from mnistlab.training.compilation import enable_persistent_cache
@@ -98,9 +111,9 @@ class StudyContext:
         return [self.seed + i for i in range(self.seeds)]
 
     def folder(self, study: str) -> Path:
-        path = Path(self.out) / study
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        from mnistlab.runs import check_writable
+
+        return check_writable(Path(self.out) / study, "--out")
 
 
 def tutorial_spec(

@@ -82,4 +82,10 @@ class Study:
                 f"study {self.name!r} has no option {', '.join(unknown)}; "
                 f"its options: {', '.join(sorted(known)) or 'none'}"
             )
+        defaults = {f.name: f.default for f in dataclasses.fields(self.options)}
+        for name, value in values.items():
+            # A field holding several values takes one as well: p=0.2 is (0.2,), as
+            # datasets="mnist" is ("mnist",) (a string was taken letter by letter).
+            if isinstance(defaults.get(name), tuple):
+                values[name] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
         return self.options(**values)

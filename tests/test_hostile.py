@@ -1,0 +1,190 @@
+"""Hostile input, round two (issue 27): folders that are files, environment variables that
+cannot work, and the one line each gets instead of a traceback. The battery that found these
+is tools/hostile_trial.py; each kind of case it found is here."""
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.envvars import check_environment
+from mnistlab.errors import ConfigError, one_line
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("KERAS_BACKEND", "bogus"),
+        ("JAX_PLATFORMS", "bogus"),
+        ("JAX_PLATFORMS", "cpu,warp"),
+        ("JAX_ENABLE_X64", "bogus"),
+        ("JAX_DISABLE_JIT", "maybe"),
+        ("XLA_FLAGS", "--not_a_flag=1"),  # XLA aborts the process on it
+        ("MPLBACKEND", "bogus"),
+    ],
+)
+def test_an_environment_variable_that_cannot_work_is_named(variable, value):
+    with pytest.raises(ConfigError, match=f"^{variable}=") as error:
+        check_environment({variable: value})
+    assert "unset it" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_working_environment_values_pass():
+    check_environment(
+        {
+            "KERAS_BACKEND": "jax",
+            "JAX_PLATFORMS": "cpu",
+            "JAX_ENABLE_X64": "0",
+            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false --xla_force_host_platform_device_count=2",
+            "MPLBACKEND": "Agg",
+        }
+    )
+
+
+def test_a_backend_jax_cannot_start_is_one_line(monkeypatch):
+    monkeypatch.setenv("JAX_PLATFORMS", "gpu")
+    message = one_line(RuntimeError("Unable to initialize backend 'cuda': no GPU\nmore detail"))
+    assert "JAX_PLATFORMS='gpu'" in message and "set it to cpu" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FileExistsError(17, "File exists", "/x/out"),
+        NotADirectoryError(20, "Not a directory", "/x/out/a"),
+    ],
+)
+def test_a_file_where_a_folder_should_be_is_one_line(error):
+    assert "a file where a folder should be" in one_line(error)
+    assert "a folder where a file" in one_line(IsADirectoryError(21, "Is a directory", "/x/f"))
+
+
+@pytest.mark.parametrize(
+    "blocked, argv",
+    [
+        ("out/tutorial", ["tutorial", "--quick"]),  # a study's own folder
+        ("out/report", ["report", "--quick"]),  # refused before any study runs
+        ("cache/models", ["train", "--quick"]),  # refused before the model is trained, not after
+        ("out/train", ["train", "--quick"]),  # the model is cached; its copy cannot be written
+    ],
+)
+def test_a_file_where_an_output_folder_goes_is_a_clear_error(
+    blocked, argv, synthetic_data, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / blocked).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocked).write_text("not a folder")
+    code = main(["--quiet", *argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(tmp_path / blocked) in err or str(tmp_path / blocked.split("/")[0]) in err
+
+
+def test_the_cache_dir_holds_the_verification_stamps_too(synthetic_data, tmp_path):
+    """Issue 27: --cache-dir did not hold all of the cache (stamps went to the home folder)."""
+    cache = tmp_path / "elsewhere"
+    assert (
+        main(
+            ["--quiet", "train", "--quick", "--out", str(tmp_path / "o"), "--cache-dir", str(cache)]
+        )
+        == 0
+    )
+    assert list((cache / "verified").glob("*.json")) and list((cache / "models").iterdir())
+    assert not (tmp_path / "cache" / "verified").exists()  # MNISTLAB_CACHE_DIR's folder unused
+
+
+def test_long_work_says_how_long_and_reports_progress_without_a_terminal(monkeypatch, capsys):
+    """Issue 27: `dropout --members 1000000` ran 4.4 hours with no estimate, and printed
+    nothing when there was no terminal."""
+    from mnistlab import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(progress, "enabled", lambda: False)  # as under a pipe or in CI
+    monkeypatch.setattr(progress, "_quiet", False)  # an earlier command's --quiet
+    with progress.task("members", 1000) as bar:
+        for _ in range(100):  # 1 step per second: 900 s to go after 100
+            now[0] += 1.0
+            bar.advance(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "members: about 17 min left at the measured speed (3 of 1,000 in 3 s); "
+        "Ctrl-C stops it, finished work is kept"
+    )
+    assert "members: 30 of 1,000 (3%), 30 s, about 16 min left" in err
+    assert len(err) == 1 + 100 // 30  # the estimate once, then a line every 30 s
+    progress.set_quiet(True)
+    try:
+        with progress.task("members", 1000) as bar:
+            for _ in range(100):
+                now[0] += 1.0
+                bar.advance(1)
+    finally:
+        progress.set_quiet(False)
+    assert capsys.readouterr().err == ""  # --quiet: nothing
+
+
+def test_short_work_says_nothing_extra(monkeypatch, capsys):
+    from mnistlab import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(progress, "enabled", lambda: False)
+    monkeypatch.setattr(progress, "_quiet", False)
+    with progress.task("quick", 10) as bar:
+        for _ in range(10):
+            now[0] += 0.5
+            bar.advance(1)
+    assert capsys.readouterr().err == ""
+
+
+API_CALLS = {
+    "ModelConfig(hidden_units='128')": (
+        lambda m: m.ModelConfig(hidden_units="128"),
+        "hidden_units",
+    ),
+    "ModelConfig(hidden_units=(1.5,))": (
+        lambda m: m.ModelConfig(hidden_units=(1.5,)),
+        "hidden_units",
+    ),
+    "ModelConfig(dropout='0.2')": (lambda m: m.ModelConfig(dropout="0.2"), "dropout"),
+    "TrainConfig(learning_rate='0.1')": (
+        lambda m: m.TrainConfig(learning_rate="0.1"),
+        "learning rate",
+    ),
+    "RunSpec(model={})": (
+        lambda m: m.RunSpec("mnist", model={}),
+        "model must be a mnistlab.ModelConfig",
+    ),
+    "train(model='mlp')": (lambda m: m.train("mnist", model="mlp", quick=True), "model must be"),
+    "train(training='x')": (
+        lambda m: m.train("mnist", training="x", quick=True),
+        "training must be",
+    ),
+    "train(quick='yes')": (lambda m: m.train("mnist", quick="yes"), "quick must be True or False"),
+    "run_study(out=3)": (
+        lambda m: m.run_study("tutorial", out=3, quick=True),
+        "out must be a folder",
+    ),
+    "load_data(split='val')": (lambda m: m.load_data("mnist", "val"), "split must be one of"),
+    "predict_proba(None)": (lambda m: m.predict_proba(None, [[0.0]]), "needs a TrainedModel"),
+}
+
+
+@pytest.mark.parametrize("call", API_CALLS)
+def test_a_wrong_api_call_is_a_config_error_naming_the_argument(call, synthetic_data):
+    """Issue 27: 34 of 102 wrong calls ended in a TypeError, AttributeError or KeyError from
+    deep inside, or did something else than asked (hidden_units='128': layers of 1, 2, 8)."""
+    import mnistlab
+
+    make, message = API_CALLS[call]
+    with pytest.raises(ConfigError, match=message):
+        make(mnistlab)
+
+
+def test_one_value_where_several_are_expected_is_taken_as_one(synthetic_data, tmp_path):
+    """run_study("dropout", p=0.2) failed with a TypeError; datasets="mnist" was read letter
+    by letter. One value is now a sequence of one."""
+    import mnistlab
+
+    result = mnistlab.run_study("dropout", p=0.2, members=4, quick=True, out=tmp_path)
+    assert [row["p"] for row in result.results["rows"]] == [0.2]
+    assert mnistlab.ModelConfig(hidden_units=64).hidden_units == (64,)
