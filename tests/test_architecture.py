@@ -25,6 +25,8 @@ LAYERS = [
             "mnistlab.runs",
             "mnistlab.flops",
             "mnistlab.plots",
+            "mnistlab.legibility",
+            "mnistlab.envvars",
         ],
     ),
     ("data", ["mnistlab.data"]),

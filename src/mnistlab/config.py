@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from os import PathLike
 
 from mnistlab.data.catalog import DATASETS as _CATALOG
 from mnistlab.errors import ConfigError
@@ -28,12 +29,12 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _is_number(value) -> bool:
+def _is_number(value) -> bool:  # not a bool, which Python counts as an int
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return _is_number(value) and isinstance(value, int)
 
 
 # Ranges that make sense. Upper bounds keep a typo from becoming an allocation error or a
@@ -70,17 +71,14 @@ def check_at_least(value, minimum: int, name: str, maximum: int | None = None) -
 
 
 def check_types(**values) -> None:
-    """Keyword arguments of the API: flags are True or False, folders are text or paths."""
-    import os
-
+    """API keyword arguments: flags are True or False, folders are text or paths (or None)."""
     for name, value in values.items():
-        if name in ("quick", "retrain", "reuse"):
-            _check(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
-        else:
-            _check(
-                value is None or isinstance(value, (str, os.PathLike)),
-                f"{name} must be a folder (text or a path), got {type(value).__name__}",
-            )
+        flag = name in ("quick", "retrain", "reuse")
+        ok = (
+            isinstance(value, bool) if flag else value is None or isinstance(value, (str, PathLike))
+        )
+        wanted = "True or False" if flag else "a folder (text or a path)"
+        _check(ok, f"{name} must be {wanted}, got {value!r}")
 
 
 def check_seed(seed, name: str = "--seed") -> None:
@@ -291,16 +289,9 @@ def parse_floats(text: str, name: str = "--p") -> tuple[float, ...]:
 
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'128' -> (128,); '256,128' -> (256, 128)."""
-    parts = [part.strip() for part in str(text).split(",")]
-    _check(
-        all(parts),
-        f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}",
-    )
-    try:
-        units = tuple(int(part) for part in parts)
+    try:  # an empty part ('256,,128', '') fails int() as well
+        return tuple(int(part.strip()) for part in str(text).split(","))
     except ValueError:
         raise ConfigError(
             f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}"
         ) from None
-    _check(len(units) > 0, f"--hidden needs at least one layer size, got {text!r}")
-    return units
