@@ -34,7 +34,8 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
         entry = document["datasets"][dataset]
         keys = [r["key"] for r in entry["rows"]]
         assert keys == [
-            "msp", "entropy", "margin", "energy", "temperature", "laplace",
+            "msp", "entropy", "margin", "energy", "gen", "mahalanobis", "rmds", "knn", "react",
+            "temperature", "laplace",
             "wdrop-0.1-vote", "wdrop-0.1-mean", "wdrop-0.5-vote", "wdrop-0.5-mean",
             "mc-dropout", "ensemble",
         ]  # fmt: skip

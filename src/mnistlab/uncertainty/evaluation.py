@@ -13,8 +13,6 @@ whose outputs are reused only at the same position.
 from __future__ import annotations
 
 import copy
-import hashlib
-from collections import OrderedDict
 
 import numpy as np
 
@@ -26,51 +24,16 @@ from mnistlab.uncertainty.laplace import LastLayerLaplace
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, MethodOutput
+from mnistlab.uncertainty.output_store import OUTPUTS, OutputStore, fingerprint
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
-
-
-def fingerprint(images: np.ndarray) -> str:
-    """The identity of a set of images: its shape and bytes (BLAKE2, ~1 GB/s)."""
-    images = np.ascontiguousarray(images, np.float32)
-    return f"{images.shape}:{hashlib.blake2b(images.data, digest_size=16).hexdigest()}"
-
-
-class OutputStore:
-    """Method outputs per (replicate, method, fit, image set), oldest dropped past max_bytes.
-    Entries hold a reference to their models, so a model's id is never reused while cached."""
-
-    def __init__(self, max_bytes: int = 2 << 30):
-        self.max_bytes, self.bytes = max_bytes, 0
-        self.entries: OrderedDict = OrderedDict()
-        self.reused = self.computed = 0  # (method, set) pairs, for the studies' records
-
-    def get(self, key):
-        entry = self.entries.get(key)
-        if entry is not None:
-            self.entries.move_to_end(key)
-        return None if entry is None else entry[:2]
-
-    def put(self, key, probabilities, score, models) -> None:
-        size = probabilities.nbytes + np.asarray(score).nbytes
-        if key in self.entries:
-            self.bytes -= self.entries[key][3]
-        self.entries[key] = (probabilities, score, models, size)
-        self.bytes += size
-        while self.bytes > self.max_bytes and len(self.entries) > 1:
-            self.bytes -= self.entries.popitem(last=False)[1][3]
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.bytes = self.reused = self.computed = 0
-
-
-OUTPUTS = OutputStore()
 
 # Fitted curvatures by trained model: the curvature (every training image, then an
 # eigendecomposition) is most of Laplace's cost, and the studies share the base models.
 # About 20 MB each; the oldest go first.
 _CURVATURES: dict = {}
 MAX_CURVATURES = 8
+_TRAINING: dict = {}  # training features and their fits, by base model (training_fit)
+MAX_TRAINING = 6  # the report's base models: 3 seeds x 2 data sets, 28 MB each
 
 
 def penultimate_features(model, sets: dict) -> dict:
@@ -92,7 +55,8 @@ class Evaluation:
     models: {BASE: TrainedModel, MC_DROPOUT: TrainedModel, ENSEMBLE: [TrainedModel, ...]}
     (those the chosen methods need; the ensemble's first member is the base model).
     sets: {name: images (N, 28, 28)}; validation: (images, labels) held out from training,
-    what fitted methods may see; train_images: for Laplace's curvature; seed: the member
+    what fitted methods may see; train_images (and train_labels): for Laplace's curvature and
+    the feature-space detectors; seed: the member
     streams of weight and MC dropout; members: K."""
 
     def __init__(
@@ -102,6 +66,7 @@ class Evaluation:
         *,
         validation: tuple,
         train_images: np.ndarray,
+        train_labels: np.ndarray | None = None,
         seed: int,
         members: int,
         memory_budget: int,
@@ -110,6 +75,7 @@ class Evaluation:
     ):
         self.models, self.sets = models, sets
         self.validation, self.train_images = validation, train_images
+        self.train_labels = train_labels
         self.seed, self.members, self.memory_budget = seed, members, memory_budget
         self.label, self.store = label, store
         self._memo: dict = {}
@@ -123,7 +89,7 @@ class Evaluation:
         trained = self.models[role]
         return [m.model for m in trained] if role == ENSEMBLE else trained.model
 
-    def _once(self, key, compute, *, shared: bool = False):
+    def once(self, key, compute, *, shared: bool = False):
         """compute() once per view (or once per replicate when shared: fits, not outputs)."""
         memo = self._root._memo if shared else self._memo
         if key not in memo:
@@ -133,12 +99,12 @@ class Evaluation:
     def logits(self) -> dict:
         """The base model's logits on every set."""
         base = self.model(BASE)
-        return self._once(
+        return self.once(
             "logits", lambda: {k: predict_logits(base, v) for k, v in self.sets.items()}
         )
 
     def probabilities(self) -> dict:
-        return self._once("softmax", lambda: {k: softmax(v) for k, v in self.logits().items()})
+        return self.once("softmax", lambda: {k: softmax(v) for k, v in self.logits().items()})
 
     def temperature(self) -> float:
         """T fitted by NLL on the held-out images (never on the evaluated sets)."""
@@ -149,12 +115,12 @@ class Evaluation:
                 TemperatureScaler().fit(predict_logits(self.model(BASE), x_val), y_val).temperature_
             )
 
-        return self._once("temperature", fit, shared=True)
+        return self.once("temperature", fit, shared=True)
 
     def laplace(self) -> LastLayerLaplace:
         """The last layer's Laplace posterior: curvature from the training images, prior
         precision by NLL on the held-out images."""
-        return self._once("laplace", self._fit_laplace, shared=True)
+        return self.once("laplace", self._fit_laplace, shared=True)
 
     def _fit_laplace(self) -> LastLayerLaplace:
         model, (x_val, y_val) = self.model(BASE), self.validation
@@ -175,8 +141,29 @@ class Evaluation:
 
     def laplace_probabilities(self) -> dict:
         laplace = self.laplace()
-        features = penultimate_features(self.model(BASE), self.sets)
-        return {k: laplace.predict_proba(v).astype(np.float32) for k, v in features.items()}
+        return {k: laplace.predict_proba(v).astype(np.float32) for k, v in self.features().items()}
+
+    def features(self) -> dict:
+        """The base model's penultimate features on every set (what its output layer sees)."""
+        return self.once("features", lambda: penultimate_features(self.model(BASE), self.sets))
+
+    def training_fit(self, name: str, fit):
+        """fit(features, labels) of the training split's penultimate features: what the
+        feature-space detectors fit. Once per base model in this process: the scoreboard,
+        shift and conformal studies evaluate the same models (a forward pass over 55,000
+        images, a covariance, a percentile)."""
+        model = self.model(BASE)
+        key = (id(model), len(self.train_images))
+        if key not in _TRAINING:
+            while len(_TRAINING) >= MAX_TRAINING:
+                _TRAINING.pop(next(iter(_TRAINING)))
+            features = penultimate_features(model, {" train": self.train_images})[" train"]
+            # The model is kept with its entry, so its id cannot be reused by another model.
+            _TRAINING[key] = {" model": model, " data": (features, self.train_labels)}
+        entry = _TRAINING[key]
+        if name not in entry:
+            entry[name] = fit(*entry[" data"])
+        return entry[name]
 
     def _members(self, name: str, run) -> dict:
         """An implicit or explicit ensemble over every set stacked together (one compiled
@@ -204,7 +191,7 @@ class Evaluation:
                 **self._run_options(len(stacked), bar),
             )  # fmt: skip
 
-        return self._once(
+        return self.once(
             ("weight dropout", p), lambda: self._members(f"weight dropout p={p:g}", run)
         )
 
@@ -215,7 +202,7 @@ class Evaluation:
                 **self._run_options(len(stacked), bar),
             )  # fmt: skip
 
-        return self._once("mc dropout", lambda: self._members("MC dropout passes", run))
+        return self.once("mc dropout", lambda: self._members("MC dropout passes", run))
 
     def deep_ensemble(self) -> dict:
         members = self.model(ENSEMBLE)
@@ -226,7 +213,7 @@ class Evaluation:
                 for k, v in self.sets.items()
             }
 
-        return self._once("deep ensemble", summaries)
+        return self.once("deep ensemble", summaries)
 
     # -- outputs, computed once -------------------------------------------------------------
     def _view(self, names: tuple[str, ...]) -> Evaluation:
@@ -248,7 +235,7 @@ class Evaluation:
         # The keras models themselves: the model cache hands every study the same objects
         # (TrainedModel records are copied per call). Store entries keep them alive.
         networks = tuple(id(m) for m in self._networks(method))
-        fitted = self._once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
+        fitted = self.once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
         fitted = fitted if method.fits else None
         return (networks, self.seed, self.members, method.key, fitted)
 

@@ -157,12 +157,13 @@ def evaluate_replicate(
     training (its first fit_size images when given: the conformal study calibrates on the
     rest), never on these sets."""
     base = models[BASE]
-    x_train, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
+    x_train, y_train, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
     evaluation = Evaluation(
         models,
         sets,
         validation=(x_val[:fit_size], y_val[:fit_size]),
         train_images=x_train,
+        train_labels=y_train,
         seed=seed,
         members=members,
         memory_budget=ctx.memory_budget,
