@@ -126,3 +126,25 @@ def test_dropout_study_with_100_members_is_unchanged(synthetic_data, tmp_path):
         stats = json.loads(json.dumps(right_wrong_stats(share, correct), allow_nan=True))
         for key, value in stats.items():
             assert row[key] == (None if value != value else value), key
+
+
+def test_the_uncertainty_split_of_an_ensemble():
+    """Total entropy = expected entropy (aleatoric) + mutual information (epistemic), from the
+    streamed summary, equal to the stacked computation; split sets keep theirs."""
+    logits = np.random.default_rng(3).normal(scale=3, size=(7, 40, 10)).astype(np.float32)
+    summary = MemberSummary(7, 40)
+    for first in range(0, 7, 3):  # members arriving in chunks
+        summary.add(first, logits[first : first + 3], 0)
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p = (p / p.sum(-1, keepdims=True)).astype(np.float64)
+    member_entropy = -(p * np.log(p)).sum(-1)  # (K, N)
+    mean = p.mean(0)
+    total = -(mean * np.log(mean)).sum(-1)
+    np.testing.assert_allclose(summary.expected_entropy(), member_entropy.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(
+        summary.mutual_information(), total - member_entropy.mean(0), atol=1e-5
+    )
+    agree = MemberSummary.from_logits(np.repeat(logits[:1], 5, axis=0))
+    np.testing.assert_allclose(agree.mutual_information(), 0.0, atol=1e-6)  # no disagreement
+    first, second = summary.split([25])
+    np.testing.assert_array_equal(second.expected_entropy(), summary.expected_entropy()[25:])

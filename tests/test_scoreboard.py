@@ -38,6 +38,8 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
             "temperature", "laplace",
             "wdrop-0.1-vote", "wdrop-0.1-mean", "wdrop-0.5-vote", "wdrop-0.5-mean",
             "mc-dropout", "ensemble",
+            "mc-dropout-entropy", "mc-dropout-ee", "mc-dropout-mi",
+            "ensemble-entropy", "ensemble-ee", "ensemble-mi",
         ]  # fmt: skip
         names = [r["method"] for r in entry["rows"]]
         assert names[0] == "max softmax" and "weight dropout p=0.5 mean prob" in names

@@ -129,6 +129,33 @@ def _deep_ensemble(evaluation, method):
     return _mean(evaluation.deep_ensemble())
 
 
+def _split(summaries_of, part: str):
+    """A score from the members' uncertainty split: 'total' (entropy of the mean), 'expected'
+    (mean entropy: aleatoric) or 'mutual' (their difference: epistemic)."""
+
+    def outputs(evaluation, method):
+        summaries = summaries_of(evaluation)
+        mean = {k: v.mean_probability() for k, v in summaries.items()}
+        if part == "total":
+            return mean, _per_set(scores.entropy, mean)
+        pick = "expected_entropy" if part == "expected" else "mutual_information"
+        return mean, {k: getattr(v, pick)() for k, v in summaries.items()}
+
+    return outputs
+
+
+def _uncertainty_split(key: str, name: str, summaries_of, **fields) -> list[Method]:
+    """Total, expected entropy and mutual information of one ensemble, as score methods."""
+    parts = (("entropy", "total entropy", "total"), ("ee", "expected entropy", "expected"))
+    parts += (("mi", "mutual information", "mutual"),)
+    return [
+        Method(
+            f"{key}-{suffix}", f"{name} {words}", _split(summaries_of, part), kind=SCORE, **fields
+        )
+        for suffix, words, part in parts
+    ]
+
+
 TEMPERATURE_FIT = "temperature T, by NLL"
 BUILTIN = [
     Method("msp", "max softmax", _max_softmax),
@@ -188,6 +215,21 @@ BUILTIN = [
         family="deep ensemble",
         roles=(ENSEMBLE,),
         label="deep ensemble",
+    ),
+    *_uncertainty_split(
+        "mc-dropout",
+        "MC dropout",
+        lambda evaluation: evaluation.mc_dropout(),
+        family="MC dropout",
+        roles=(MC_DROPOUT,),
+        position_dependent=True,
+    ),
+    *_uncertainty_split(
+        "ensemble",
+        "deep ensemble",
+        lambda evaluation: evaluation.deep_ensemble(),
+        family="deep ensemble",
+        roles=(ENSEMBLE,),
     ),
 ]
 

@@ -29,6 +29,9 @@ class MemberSummary:
         self.members = members
         self.counts = np.zeros((n_images, classes), np.int32)
         self.probability_sum = np.zeros((n_images, classes), np.float32)
+        # Each member's predictive entropy, summed: the expected entropy (aleatoric part), and
+        # with the mean probability's entropy the mutual information (epistemic part)
+        self.entropy_sum = np.zeros(n_images, np.float64)
         self.labels = None if labels is None else np.asarray(labels)
         self.member_correct = np.zeros(members, np.int64)  # right answers of each member
         self._added = np.zeros(n_images, np.int64)  # members added per image (a check)
@@ -49,6 +52,8 @@ class MemberSummary:
             self.counts[images][rows, prediction] += 1
         for probabilities in softmax(logits):  # one member at a time: the order of np.mean
             self.probability_sum[images] += probabilities
+            p = np.clip(probabilities, 1e-12, 1.0)
+            self.entropy_sum[images] -= np.sum(p * np.log(p), axis=1, dtype=np.float64)
         if self.labels is not None:
             right = (predictions == self.labels[images]).sum(axis=1)
             self.member_correct[first_member : first_member + len(logits)] += right
@@ -73,6 +78,17 @@ class MemberSummary:
         self._complete()
         return np.true_divide(self.probability_sum, np.float32(self.members))
 
+    def expected_entropy(self) -> np.ndarray:
+        """(N,) the members' entropies averaged: what every member is unsure of (aleatoric)."""
+        self._complete()
+        return self.entropy_sum / self.members
+
+    def mutual_information(self) -> np.ndarray:
+        """(N,) entropy of the mean probability minus the expected entropy: where the members
+        disagree (epistemic; torch-uncertainty's split). Never below 0 (Jensen)."""
+        p = np.clip(self.mean_probability().astype(np.float64), 1e-12, 1.0)
+        return np.maximum(-np.sum(p * np.log(p), axis=1) - self.expected_entropy(), 0.0)
+
     def member_accuracy(self) -> np.ndarray:
         """(K,) accuracy of each member (needs labels)."""
         if self.labels is None:
@@ -84,11 +100,14 @@ class MemberSummary:
         """Summaries of consecutive image ranges (the sets that were stacked into one run)."""
         self._complete()
         parts = []
-        for counts, sums in zip(
-            np.split(self.counts, bounds), np.split(self.probability_sum, bounds), strict=True
+        for counts, sums, entropies in zip(
+            np.split(self.counts, bounds),
+            np.split(self.probability_sum, bounds),
+            np.split(self.entropy_sum, bounds),
+            strict=True,
         ):
             part = MemberSummary(self.members, len(counts), counts.shape[1])
-            part.counts, part.probability_sum = counts, sums
+            part.counts, part.probability_sum, part.entropy_sum = counts, sums, entropies
             part._added[:] = self.members
             parts.append(part)
         return parts
