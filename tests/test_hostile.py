@@ -188,3 +188,10 @@ def test_one_value_where_several_are_expected_is_taken_as_one(synthetic_data, tm
     result = mnistlab.run_study("dropout", p=0.2, members=4, quick=True, out=tmp_path)
     assert [row["p"] for row in result.results["rows"]] == [0.2]
     assert mnistlab.ModelConfig(hidden_units=64).hidden_units == (64,)
+
+
+def test_quiet_belongs_to_its_command(synthetic_data, tmp_path):
+    from mnistlab import progress
+
+    assert main(["--quiet", "cross", "--quick", "--out", str(tmp_path)]) == 0
+    assert not progress._quiet  # a later command or API call in this process is not silenced

@@ -240,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
+    finally:
+        progress.set_quiet(False)  # --quiet belongs to this command, not to later ones
 
 
 def entry() -> None:
