@@ -116,5 +116,6 @@ def verify_file(path: Path, sha256: str) -> None:
     """Raise DataError unless the file is the published one; reads it only when this version
     of it has not been verified before (see stamps.py)."""
     if not is_stamped(path, sha256):
-        verified_array(path, sha256)  # hashed when read (or earlier in this process)
-        stamp(path, sha256)  # where this run's cache is, even when read before
+        verified_array(path, sha256)  # hashed and stamped when read (or read earlier here:
+        if not is_stamped(path, sha256):  # then stamped where this run's cache is)
+            stamp(path, sha256)

@@ -41,10 +41,11 @@ class Table:
                 marked |= {(row, column) for row, value in values.items() if value == best}
         return marked
 
-    def key_rows(self) -> list[int] | None:
+    def key_rows(self, marked: set | None = None) -> list[int] | None:
         """The rows shown when a long marked table folds: the first (the reference method) and
-        every row holding a best value; None when the table is shown whole."""
-        marked = self.best_cells()
+        every row holding a best value (marked: best_cells(), if computed); None when the
+        table is shown whole."""
+        marked = self.best_cells() if marked is None else marked
         if len(self.rows) <= FOLD_ROWS or not marked:
             return None
         keep = {0} | {row for row, _ in marked}

@@ -50,15 +50,15 @@ def markdown_table(table: Table) -> str:
 NUMERIC = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|n/a)(%| s)?( ?± ?[-+]?\d[\d.]*%?)?( ?[\[(].*[\])])?$")
 
 
-def html_cell(text: str, best: bool | None = False) -> str:
+def html_cell(text: str, *, best: bool = False, name: bool = False) -> str:
     """One table cell: numbers right-aligned on one line, the "± std" part smaller, so a
-    "mean ± std" cell stays one line and the mean reads first; best: its column's best;
-    None: the row's name (first column)."""
+    "mean ± std" cell stays one line and the mean reads first. best: its column's best;
+    name: the row's name (first column), which wraps at a readable width, not one word per
+    line."""
     parts = text.split(" / ")  # "kept / error" cells: two numbers
     if not all(NUMERIC.match(part.strip()) for part in parts):
-        # a row's name (a method) wraps at a readable width, not one word per line
-        name = ' class="name"' if len(text) > 12 and best is None else ""
-        return f"<td{name}>{html.escape(text)}</td>"
+        wide = ' class="name"' if name and len(text) > 12 else ""
+        return f"<td{wide}>{html.escape(text)}</td>"
     marked = " best" if best else ""
     return f'<td class="num{marked}">{" / ".join(_number(part) for part in parts)}</td>'
 
@@ -68,10 +68,9 @@ def _number(text: str) -> str:
     return html.escape(mean) + (f"<small> ± {html.escape(spread)}</small>" if spread else "")
 
 
-def _html_rows(table: Table, rows: list[int]) -> str:
+def _html_rows(table: Table, rows: list[int], best: set) -> str:
     """The table's header and the given rows, in a horizontally scrolling box: a wide table
     never widens the page."""
-    best = table.best_cells()
     out = [
         '<div class="table-box"><table><tr>'
         + "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
@@ -80,7 +79,7 @@ def _html_rows(table: Table, rows: list[int]) -> str:
     out += [
         "<tr>"
         + "".join(
-            html_cell(c, None if k == 0 else (r, k) in best) for k, c in enumerate(table.rows[r])
+            html_cell(c, best=(r, k) in best, name=k == 0) for k, c in enumerate(table.rows[r])
         )
         + "</tr>"
         for r in rows
@@ -92,18 +91,18 @@ def _html_rows(table: Table, rows: list[int]) -> str:
 def html_table(table: Table) -> str:
     """A table with its columns' best values marked; a long one shows its key rows (the
     reference and the best) and folds the whole table behind a <details>."""
-    everything = list(range(len(table.rows)))
-    key_rows = table.key_rows()
+    everything, best = list(range(len(table.rows))), table.best_cells()
+    key_rows = table.key_rows(best)
     if key_rows is None:
-        out = _html_rows(table, everything)
+        out = _html_rows(table, everything, best)
     else:
         out = (
-            _html_rows(table, key_rows)
+            _html_rows(table, key_rows, best)
             + f"\n<details><summary>All {len(table.rows)} rows</summary>\n"
-            + _html_rows(table, everything)
+            + _html_rows(table, everything, best)
             + "\n</details>"
         )
-    if table.best_cells():
+    if best:
         out += f'\n<p class="table-note">{html.escape(BEST_NOTE)}</p>'
     return out
 

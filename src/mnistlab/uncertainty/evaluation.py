@@ -27,13 +27,12 @@ from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, Meth
 from mnistlab.uncertainty.output_store import OUTPUTS, OutputStore, fingerprint
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
-# Fitted curvatures by trained model: the curvature (every training image, then an
-# eigendecomposition) is most of Laplace's cost, and the studies share the base models.
-# About 20 MB each; the oldest go first.
-_CURVATURES: dict = {}
-MAX_CURVATURES = 8
-_TRAINING: dict = {}  # training features and their fits, by base model (training_fit)
-MAX_TRAINING = 6  # the report's base models: 3 seeds x 2 data sets, 28 MB each
+# The training split's features and what is fitted on them, by base model (training_fit):
+# Laplace's curvature (every training image, then an eigendecomposition: most of its cost)
+# and the detectors' fits. The studies share the base models. About 50 MB each; the oldest
+# go first.
+_TRAINING: dict = {}
+MAX_TRAINING = 8
 
 
 def penultimate_features(model, sets: dict) -> dict:
@@ -124,20 +123,13 @@ class Evaluation:
 
     def _fit_laplace(self) -> LastLayerLaplace:
         model, (x_val, y_val) = self.model(BASE), self.validation
-        key = (id(model), len(self.train_images))
-        # (the leading spaces keep these keys apart from the evaluated sets)
-        features = penultimate_features(
-            model,
-            {" validation": x_val, **({} if key in _CURVATURES else {" train": self.train_images})},
+        kernel, bias = model.layers[-1].get_weights()
+        curvature = self.training_fit(
+            "laplace curvature", lambda features, _: LastLayerLaplace().fit(features, kernel, bias)
         )
-        if key not in _CURVATURES:
-            kernel, bias = model.layers[-1].get_weights()
-            while len(_CURVATURES) >= MAX_CURVATURES:
-                _CURVATURES.pop(next(iter(_CURVATURES)))
-            # The model is kept with its entry, so its id cannot be reused by another model.
-            _CURVATURES[key] = (model, LastLayerLaplace().fit(features[" train"], kernel, bias))
-        laplace = copy.copy(_CURVATURES[key][1])  # the prior is per fit; the curvature is shared
-        return laplace.fit_prior(features[" validation"], y_val)
+        laplace = copy.copy(curvature)  # the prior is per fit; the curvature is shared
+        validation = penultimate_features(model, {" validation": x_val})[" validation"]
+        return laplace.fit_prior(validation, y_val)
 
     def laplace_probabilities(self) -> dict:
         laplace = self.laplace()
@@ -149,9 +141,9 @@ class Evaluation:
 
     def training_fit(self, name: str, fit):
         """fit(features, labels) of the training split's penultimate features: what the
-        feature-space detectors fit. Once per base model in this process: the scoreboard,
-        shift and conformal studies evaluate the same models (a forward pass over 55,000
-        images, a covariance, a percentile)."""
+        feature-space detectors and Laplace's curvature fit. Once per base model in this
+        process: the scoreboard, shift and conformal studies evaluate the same models (a
+        forward pass over 55,000 images, a covariance, an eigendecomposition)."""
         model = self.model(BASE)
         key = (id(model), len(self.train_images))
         if key not in _TRAINING:
