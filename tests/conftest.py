@@ -32,6 +32,20 @@ def synthetic_data(synthetic_root, monkeypatch, tmp_path):
     return root
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory):
+    """One model cache for the tests that need trained models but not an empty cache: the
+    synthetic data and seeds are the same, so a model is trained once per session."""
+    return tmp_path_factory.mktemp("shared-model-cache")
+
+
+@pytest.fixture
+def trained_data(synthetic_data, shared_cache_dir, monkeypatch):
+    """synthetic_data with the session's shared model cache (see shared_cache_dir)."""
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(shared_cache_dir))
+    return synthetic_data
+
+
 @pytest.fixture
 def real_data_dir():
     if not (REAL_DATA / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():

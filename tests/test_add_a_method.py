@@ -36,7 +36,7 @@ def max_logit(tmp_path, monkeypatch):
     sys.modules.pop("my_methods", None)
 
 
-def test_readme_example_runs_in_a_notebook(synthetic_data, max_logit, tmp_path, monkeypatch):
+def test_readme_example_runs_in_a_notebook(trained_data, max_logit, tmp_path, monkeypatch):
     import mnistlab
 
     monkeypatch.chdir(tmp_path)
@@ -163,7 +163,7 @@ def test_renaming_methods_changes_no_verdict_and_no_figure(tmp_path):
     assert "msp" not in comparisons and set(comparisons) >= {"ensemble", "wdrop-0.2-vote"}
 
 
-def test_outputs_are_shared_across_studies_and_change_no_number(synthetic_data, tmp_path):
+def test_outputs_are_shared_across_studies_and_change_no_number(trained_data, tmp_path):
     """The conformal study reuses the scoreboard's outputs on the same models and test images
     (weight dropout, MC dropout at the same positions, ...), and gives the numbers it gives
     when it computes everything itself."""

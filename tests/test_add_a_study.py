@@ -36,7 +36,7 @@ def per_class(tmp_path, monkeypatch):
     return module
 
 
-def test_readme_example_runs_from_the_cli(synthetic_data, per_class, tmp_path, capsys):
+def test_readme_example_runs_from_the_cli(trained_data, per_class, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--quiet", "per-class", "--quick", "--dataset", "mnist", "--out", str(out)]
     assert main(argv) == 0
@@ -46,7 +46,7 @@ def test_readme_example_runs_from_the_cli(synthetic_data, per_class, tmp_path, c
     assert (out / "per-class" / "per-class.png").stat().st_size > 5000
 
 
-def test_readme_example_in_the_api_and_the_report(synthetic_data, per_class, tmp_path):
+def test_readme_example_in_the_api_and_the_report(trained_data, per_class, tmp_path):
     import mnistlab
 
     assert "per-class" in mnistlab.list_studies()

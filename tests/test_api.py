@@ -21,18 +21,18 @@ def test_public_names_have_docstrings():
             assert getattr(mnistlab, name).__doc__, name
 
 
-def test_train_is_the_cli_model(synthetic_data, tmp_path):
+def test_train_is_the_cli_model(trained_data, tmp_path):
     model = mnistlab.train("mnist", quick=True)
     assert main(["--quiet", "train", "--dataset", "mnist", "--quick", "--out", str(tmp_path)]) == 0
     (folder,) = (tmp_path / "train").iterdir()
     cli = json.loads((folder / "results.json").read_text())
     assert cli["test/acc"] == model.meta["test/acc"]
-    assert cli["config"] == json.loads(json.dumps(model.spec.to_dict()))
+    assert cli["config"] == json.loads(json.dumps(model.spec.identity()))
     probabilities = mnistlab.predict_proba(model, mnistlab.load_data("mnist", "test")[0][:5])
     assert probabilities.shape == (5, 10)
 
 
-def test_run_study_equals_the_cli(synthetic_data, tmp_path):
+def test_run_study_equals_the_cli(trained_data, tmp_path):
     result = mnistlab.run_study(
         "dropout", quick=True, out=tmp_path / "api", p=(0.0, 0.5), members=3
     )
@@ -43,7 +43,7 @@ def test_run_study_equals_the_cli(synthetic_data, tmp_path):
     assert result.summary == cli["summary"]
 
 
-def test_study_result_shows_in_a_notebook(synthetic_data, tmp_path):
+def test_study_result_shows_in_a_notebook(trained_data, tmp_path):
     import matplotlib.figure
 
     result = mnistlab.run_study("confidence", quick=True, out=tmp_path)
@@ -69,7 +69,7 @@ def test_bad_values_raise_config_error(call, message):
         call()
 
 
-def test_write_report(synthetic_data, tmp_path):
+def test_write_report(trained_data, tmp_path):
     folder = mnistlab.write_report(quick=True, seeds=1, out=tmp_path)
     assert (folder / "index.html").is_file() and folder == tmp_path / "report"
 

@@ -30,7 +30,7 @@ LAYERS = [
         ],
     ),
     ("data", ["mnistlab.data"]),
-    ("config", ["mnistlab.config"]),
+    ("config", ["mnistlab.config", "mnistlab.parse"]),
     ("report (document model and renderers)", ["mnistlab.report"]),
     ("networks and training", ["mnistlab.models", "mnistlab.training"]),
     ("uncertainty", ["mnistlab.uncertainty"]),

@@ -5,7 +5,7 @@ import json
 from mnistlab.cli import main
 
 
-def test_bench_quick_smoke(synthetic_data, tmp_path, capsys):
+def test_bench_quick_smoke(trained_data, tmp_path, capsys):
     out = tmp_path / "out"
     assert (
         main(["--quiet", "bench", "--quick", "--no-report", "--no-exercise", "--out", str(out)])

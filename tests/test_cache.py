@@ -112,3 +112,16 @@ def test_processes_storing_the_same_entry_do_not_fail(tmp_path):
     assert json.loads((folder / "meta.json").read_text())["i"] == 59  # a whole entry
     assert (folder / "model.keras").stat().st_size == 4096
     assert sorted(p.name for p in folder.parent.iterdir()) == ["entry"]  # nothing left aside
+
+
+def test_cache_keys_of_existing_models_survive_new_spec_fields():
+    """Keys computed before TrainConfig had `classes` (at 826ad5f): a field left at its default
+    must not move every cached model to a new key (and retrain it)."""
+    from mnistlab.config import ModelConfig, RunSpec, TrainConfig
+
+    assert RunSpec("mnist").cache_key("abc") == "c1ba6bbc8578614ae8ae"
+    lenet = RunSpec("fashion-mnist", ModelConfig(arch="lenet5"), seed=3)
+    assert lenet.cache_key("x") == "5321955c0dbb9f62507c"
+    subset = RunSpec("mnist", train=TrainConfig(classes=(4, 0, 1, 2, 3)))
+    assert subset.cache_key("abc") != RunSpec("mnist").cache_key("abc")
+    assert subset.train.classes == (0, 1, 2, 3, 4)  # sorted: the same classes, one key

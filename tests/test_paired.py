@@ -35,6 +35,12 @@ def test_weighted_metrics_match_sklearn_and_plain_ones():
     assert weighted_auroc(positive, score, np.ones((1, 300)))[0] == pytest.approx(
         metrics.auroc(positive, score), abs=1e-6
     )
+    # The same items as columns of a wider resample: read in place, same values
+    wide = np.concatenate([resample_weights(40, 5, rng), weights[:, ::-1]], axis=1)
+    columns = 40 + np.arange(300)[::-1]
+    np.testing.assert_allclose(weighted_auroc(positive, score, wide, columns), got)
+    flipped = weighted_auroc(~positive, -score, weights)  # the larger class cumulated
+    np.testing.assert_allclose(flipped, got, rtol=1e-12)
     correct = rng.random(300) < 0.8
     assert weighted_accuracy(correct, weights) == pytest.approx(
         [np.average(correct, weights=w) for w in weights]

@@ -29,7 +29,7 @@ def test_default_options_are_valid(study):
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=STUDY_NAMES)
-def test_study_declares_the_models_it_uses(study, synthetic_data, tmp_path, monkeypatch):
+def test_study_declares_the_models_it_uses(study, trained_data, tmp_path, monkeypatch):
     """The report trains study.model_specs up front; run must then train nothing new."""
     from mnistlab.studies.framework.context import StudyContext, get_models
     from mnistlab.training import many
@@ -47,7 +47,7 @@ def test_study_declares_the_models_it_uses(study, synthetic_data, tmp_path, monk
 
 @pytest.mark.parametrize("study", STUDIES, ids=STUDY_NAMES)
 def test_study_from_the_cli_writes_results_figures_and_sections(
-    study, synthetic_data, tmp_path, capsys
+    study, trained_data, tmp_path, capsys
 ):
     out = tmp_path / "out"
     assert main(["--quiet", study.name, "--quick", "--out", str(out)]) == 0

@@ -43,7 +43,7 @@ def _save_and_measure(fig, path, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def quick_report(synthetic_root, tmp_path_factory):
+def quick_report(synthetic_root, shared_cache_dir, tmp_path_factory):
     """One quick report on synthetic data, shared by the tests that only read it."""
     from synthetic import patch_checksums
 
@@ -54,7 +54,7 @@ def quick_report(synthetic_root, tmp_path_factory):
         for name, file_sums in sums.items():
             patch_checksums(patch, name, file_sums)
         patch.setenv("MNISTLAB_DATA_DIR", str(root))
-        patch.setenv("MNISTLAB_CACHE_DIR", str(tmp / "cache"))
+        patch.setenv("MNISTLAB_CACHE_DIR", str(shared_cache_dir))
         exec(readme_blocks()[0], {})  # the README's "Add a method": in the report too
         try:
             assert (
@@ -220,7 +220,7 @@ def test_conclusions_follow_the_numbers(quick_report):
 
 
 def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
-    synthetic_data, tmp_path, monkeypatch, capsys
+    trained_data, tmp_path, monkeypatch, capsys
 ):
     """One quick report, then the same command (everything reused), then --retrain (every model
     trained once, not again per study, and every study recomputed)."""
@@ -251,7 +251,7 @@ def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
 
 
 def test_interrupted_report_leaves_no_partial_file_and_resumes(
-    synthetic_data, tmp_path, monkeypatch, capsys
+    trained_data, tmp_path, monkeypatch, capsys
 ):
     import dataclasses
 

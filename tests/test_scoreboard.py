@@ -11,7 +11,7 @@ from mnistlab.models.predict import predict_logits
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits, mc_dropout_logits_loop
 
 
-def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
+def test_scoreboard_quick(trained_data, tmp_path, capsys):
     out = tmp_path / "out"
     assert (
         main(
@@ -34,8 +34,8 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
         entry = document["datasets"][dataset]
         keys = [r["key"] for r in entry["rows"]]
         assert keys == [
-            "msp", "entropy", "margin", "energy", "gen", "mahalanobis", "rmds", "knn", "react",
-            "temperature", "laplace",
+            "msp", "entropy", "margin", "energy", "gen", "odin", "mahalanobis", "rmds", "knn",
+            "vim", "react", "ash", "scale", "temperature", "laplace",
             "wdrop-0.1-vote", "wdrop-0.1-mean", "wdrop-0.5-vote", "wdrop-0.5-mean",
             "mc-dropout", "ensemble",
             "mc-dropout-entropy", "mc-dropout-ee", "mc-dropout-mi",
@@ -58,6 +58,11 @@ def test_scoreboard_quick(synthetic_data, tmp_path, capsys):
         vote = next(r for r in entry["rows"] if r["kind"] == "vote shares")
         assert vote["cal/nll"] is None  # a vote share is not a predictive distribution
         assert len(entry["models"][0]["ensemble"]) == 2
+        # Tuned on held-out images vs the validation OOD set, recorded per seed replicate
+        tuned = entry["tuned"][0]
+        assert set(tuned) == {"odin", "knn", "react", "ash", "scale"}
+        assert tuned["knn"]["value"] in [v for v, _ in tuned["knn"]["grid"]]
+        assert 0.0 <= tuned["odin"]["auroc"] <= 1.0 and len(tuned["odin"]["value"]) == 2
     for name in document["figures"]:
         assert (out / "scoreboard" / name).stat().st_size > 5000
     assert "best mean OOD AUROC over 4 sets" in capsys.readouterr().out

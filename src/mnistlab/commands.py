@@ -11,7 +11,8 @@ DATA_FIX = "run 'mnistlab data --download' (or set --data-dir)"
 
 
 def _spec_from_args(args):
-    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, check_seed, parse_hidden, profile
+    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, check_seed, profile
+    from mnistlab.parse import parse_hidden
 
     check_seed(args.seed)
 
@@ -82,7 +83,7 @@ def cmd_study(args) -> int:
 
 def cmd_methods(args) -> int:
     """The registry as a table: what --methods accepts, and what each method needs."""
-    from mnistlab.config import parse_floats
+    from mnistlab.parse import parse_floats
     from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
     from mnistlab.uncertainty.registry import expand, registered
 

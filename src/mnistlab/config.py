@@ -162,8 +162,19 @@ class TrainConfig:
     batch_size: int = 32
     train_size: int | None = None  # use only the first N training images (None = all)
     validation_size: int = 0  # hold out the last N training images (never trained on)
+    # Train (and hold out, and test) on these classes only: the open-set protocol's models
+    # (digits 0-4; the rest are out of distribution). None: all ten.
+    classes: tuple[int, ...] | None = None
 
     def __post_init__(self):
+        if self.classes is not None:
+            _check(
+                isinstance(self.classes, (tuple, list))
+                and len(set(self.classes)) == len(self.classes) >= 2
+                and all(isinstance(c, int) and 0 <= c < 10 for c in self.classes),
+                f"classes must be at least two distinct class numbers 0-9, got {self.classes!r}",
+            )
+            object.__setattr__(self, "classes", tuple(sorted(self.classes)))
         _check(
             self.optimizer in OPTIMIZERS,
             f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}",
@@ -215,11 +226,17 @@ class RunSpec:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def identity(self) -> dict:
+        """What makes this model this model: to_dict() without fields left at a default that
+        older cache entries predate (classes=None), so their keys and records still match."""
+        spec = self.to_dict()
+        if spec["train"]["classes"] is None:
+            del spec["train"]["classes"]
+        return spec
+
     def cache_key(self, data_checksum: str) -> str:
-        payload = json.dumps(
-            {"spec": self.to_dict(), "data": data_checksum, "format": 1}, sort_keys=True
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+        payload = {"spec": self.identity(), "data": data_checksum, "format": 1}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
     def describe(self) -> str:
         m, t = self.model, self.train
@@ -227,6 +244,8 @@ class RunSpec:
         text = f"{self.dataset} {m.arch} hidden={hidden} {m.activation} {t.optimizer} lr={t.learning_rate:g}"
         if m.dropout:
             text += f" dropout={m.dropout:g}"
+        if t.classes is not None:
+            text += " classes=" + ",".join(map(str, t.classes))
         return text + f" epochs={t.epochs} seed={self.seed}"
 
 
@@ -271,27 +290,3 @@ QUICK = Profile(
 
 def profile(quick: bool) -> Profile:
     return QUICK if quick else FULL
-
-
-def parse_floats(text: str, name: str = "--p") -> tuple[float, ...]:
-    """'0.01,0.2' -> (0.01, 0.2)."""
-    parts = [v.strip() for v in str(text).split(",")]
-    _check(all(parts) or parts == [""], f"{name} has an empty value between commas: {text!r}")
-    try:
-        values = tuple(float(v) for v in parts if v)
-    except ValueError:
-        raise ConfigError(
-            f"{name} takes numbers separated by commas (e.g. 0.01,0.2), got {text!r}"
-        ) from None
-    _check(len(values) > 0, f"{name} needs at least one number, got {text!r}")
-    return values
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """'128' -> (128,); '256,128' -> (256, 128)."""
-    try:  # an empty part ('256,,128', '') fails int() as well
-        return tuple(int(part.strip()) for part in str(text).split(","))
-    except ValueError:
-        raise ConfigError(
-            f"--hidden takes whole numbers separated by commas (e.g. 256,128), got {text!r}"
-        ) from None

@@ -11,9 +11,9 @@ from mnistlab.config import (
     MAX_MEMBERS,
     check_at_least,
     check_fraction,
-    parse_floats,
 )
 from mnistlab.models.predict import predict_logits, softmax
+from mnistlab.parse import parse_floats
 from mnistlab.report.document import (
     Section,
     Table,

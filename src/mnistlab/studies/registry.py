@@ -11,6 +11,7 @@ from mnistlab.studies import (
     cross,
     dropout,
     morph,
+    ood,
     scoreboard,
     shift,
     tutorial,
@@ -28,6 +29,7 @@ STUDIES: list[Study] = [
     scoreboard.STUDY,
     shift.STUDY,
     conformal.STUDY,
+    ood.STUDY,
     claims.STUDY,
 ]
 

@@ -110,7 +110,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     except Exception as exc:  # a damaged cache entry is retrained, not fatal
         progress.say(f"cache entry {folder} cannot be read ({type(exc).__name__}); retraining")
         return None
-    if not isinstance(meta, dict) or meta.get("config") != to_jsonable(spec.to_dict()):
+    if not isinstance(meta, dict) or meta.get("config") != to_jsonable(spec.identity()):
         problem = "was made for another model or seed"
     elif meta.get("weights_sha256") != weights_sha256(model):
         problem = "holds weights other than the ones it recorded (replaced or damaged)"

@@ -21,8 +21,17 @@ from mnistlab.training.fast import accuracy_with, fit_fast, shared_predictor, sh
 from mnistlab.training.reference import accuracy_of, fit_keras
 
 
+def _only_classes(spec: RunSpec, x: np.ndarray, y: np.ndarray) -> tuple:
+    """The images of the spec's classes (all of them when it names none)."""
+    if spec.train.classes is None:
+        return x, y
+    keep = np.isin(y, spec.train.classes)
+    return x[keep], y[keep]
+
+
 def training_arrays(spec: RunSpec, data_dir=None):
-    """(x_train, y_train, x_val, y_val): the first train_size images, the last validation_size held out."""
+    """(x_train, y_train, x_val, y_val): the first train_size images, the last validation_size
+    held out; of those, the spec's classes only."""
     x, y = load_split(spec.dataset, "train", data_dir)
     n = min(spec.train.train_size or len(x), len(x))
     x, y = x[:n], y[:n]
@@ -31,9 +40,13 @@ def training_arrays(spec: RunSpec, data_dir=None):
         raise ConfigError(
             f"validation size {v} leaves no training images out of {n}: choose a smaller one"
         )
-    if v:
-        return x[: n - v], y[: n - v], x[n - v :], y[n - v :]
-    return x, y, x[:0], y[:0]
+    train, held_out = (x[: n - v], y[: n - v]), (x[n - v :], y[n - v :])
+    return (*_only_classes(spec, *train), *_only_classes(spec, *held_out))
+
+
+def test_arrays(spec: RunSpec, data_dir=None) -> tuple:
+    """The test split, of the spec's classes only: what its test accuracy is measured on."""
+    return _only_classes(spec, *load_split(spec.dataset, "test", data_dir))
 
 
 @dataclass
@@ -67,7 +80,7 @@ def prepare(job: Job, data_dir, runners: dict, data: tuple | None = None) -> Non
     if job.spec.model not in runners:
         runners[job.spec.model] = shared_predictor(job.spec.model)
     job.runner, job.predictor = runners[key], runners[job.spec.model]
-    job.test = load_split(job.spec.dataset, "test", data_dir) if data is None else data[1]
+    job.test = test_arrays(job.spec, data_dir) if data is None else data[1]
 
 
 def fit(job: Job, bar) -> None:
@@ -130,7 +143,7 @@ def finish(job: Job, data_dir, parallel: int) -> dict:
     steady = epoch_seconds[1:] or epoch_seconds
     return {
         "dataset": spec.dataset,
-        "config": spec.to_dict(),
+        "config": spec.identity(),
         "seed": spec.seed,
         **job.accuracy,
         "train/size": len(x),

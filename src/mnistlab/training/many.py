@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from mnistlab import progress
 from mnistlab.config import RunSpec
-from mnistlab.data import load_split, verify_split
+from mnistlab.data import verify_split
 from mnistlab.models.networks import build_model
 from mnistlab.training.cache import TrainedModel, cache_folder, load, remember, store
-from mnistlab.training.job import Job, finish, fit, prepare, training_arrays
+from mnistlab.training.job import Job, finish, fit, prepare, test_arrays, training_arrays
 
 
 def _train_on_ray(jobs: list, results: list, data_dir, address) -> None:
@@ -20,7 +20,7 @@ def _train_on_ray(jobs: list, results: list, data_dir, address) -> None:
     from mnistlab.training.remote import train_remote
 
     def data(spec):
-        return training_arrays(spec, data_dir), load_split(spec.dataset, "test", data_dir)
+        return training_arrays(spec, data_dir), test_arrays(spec, data_dir)
 
     specs = [job.spec for _, job in jobs]
     with progress.task(f"train {len(jobs)} models on Ray (jobs done)", len(jobs)) as bar:

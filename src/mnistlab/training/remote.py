@@ -104,7 +104,7 @@ def train_remote(
     refs: dict = {}
     pending = {}
     for index, spec in enumerate(specs):
-        key = (spec.dataset, spec.train.train_size, spec.train.validation_size)
+        key = (spec.dataset, spec.train.train_size, spec.train.validation_size, spec.train.classes)
         if key not in refs:
             arrays, test = data(spec)
             refs[key] = (ray.put(arrays), ray.put(test))

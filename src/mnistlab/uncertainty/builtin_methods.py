@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from mnistlab.models.predict import softmax
-from mnistlab.uncertainty import detectors, scores
+from mnistlab.uncertainty import scores
+from mnistlab.uncertainty.detector_methods import DETECTORS
 from mnistlab.uncertainty.method import (
     ENSEMBLE,
     MC_DROPOUT,
@@ -45,51 +44,6 @@ def _margin(evaluation, method):
 
 def _energy(evaluation, method):
     return evaluation.probabilities(), _per_set(scores.energy, evaluation.logits())
-
-
-def _gen(evaluation, method):
-    probabilities = evaluation.probabilities()
-    return probabilities, _per_set(detectors.generalized_entropy, probabilities)
-
-
-def _mahalanobis(evaluation, method):
-    means, precision = evaluation.training_fit("class gaussians", detectors.class_gaussians)
-    score = {
-        k: detectors.mahalanobis(f, means, precision) for k, f in evaluation.features().items()
-    }
-    return evaluation.probabilities(), score
-
-
-def _rmds(evaluation, method):
-    means, precision = evaluation.training_fit("class gaussians", detectors.class_gaussians)
-    background = evaluation.training_fit(
-        "background gaussian", lambda features, labels: detectors.background_gaussian(features)
-    )
-    score = {
-        k: detectors.relative_mahalanobis(f, means, precision, background)
-        for k, f in evaluation.features().items()
-    }
-    return evaluation.probabilities(), score
-
-
-def _knn(evaluation, method):
-    bank, k = evaluation.training_fit(
-        "knn bank", lambda features, labels: detectors.knn_bank(features)
-    )
-    score = {key: detectors.knn_distance(f, bank, k) for key, f in evaluation.features().items()}
-    return evaluation.probabilities(), score
-
-
-def _react(evaluation, method):
-    clip = evaluation.training_fit(
-        "react clip",
-        lambda features, labels: float(np.percentile(features, detectors.REACT_PERCENTILE)),
-    )
-    kernel, bias = evaluation.model().layers[-1].get_weights()
-    score = {
-        k: detectors.react_energy(f, kernel, bias, clip) for k, f in evaluation.features().items()
-    }
-    return evaluation.probabilities(), score
 
 
 def _temperature(evaluation, method):
@@ -162,18 +116,7 @@ BUILTIN = [
     Method("entropy", "entropy", _entropy, kind=SCORE),
     Method("margin", "margin", _margin, kind=SCORE),
     Method("energy", "energy", _energy, kind=SCORE),
-    Method("gen", "GEN", _gen, kind=SCORE),
-    # The field's detectors on the penultimate features, fitted on the training split
-    Method("mahalanobis", "Mahalanobis", _mahalanobis, kind=SCORE, family="feature space"),
-    Method("rmds", "relative Mahalanobis", _rmds, kind=SCORE, family="feature space"),
-    Method("knn", "KNN", _knn, kind=SCORE, family="feature space"),
-    Method(
-        "react",
-        f"ReAct energy (p{detectors.REACT_PERCENTILE:g})",
-        _react,
-        kind=SCORE,
-        family="feature space",
-    ),
+    *DETECTORS,
     # T is in the results; the name stays the same across seeds
     Method("temperature", "temperature scaling", _temperature, fits=TEMPERATURE_FIT),
     Method(

@@ -11,9 +11,11 @@ evaluated set.
   class shares.
 - KNN (Sun et al. 2022): features scaled to unit length; the distance to the k-th nearest
   training feature.
-- ReAct (Sun et al. 2021): activations clipped at a percentile of the training activations,
-  then the energy of the output layer on them.
+- ViM (Wang et al. 2022): the features' norm outside the principal subspace of the training
+  features, scaled to the logits, as a virtual logit against the energy.
 - GEN (Liu et al. 2023): the generalized entropy of the M largest probabilities.
+
+Activation shaping (ReAct, ASH, SCALE) is in shaping.py, ODIN in odin.py.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ KNN_K = 50  # Sun et al.'s choice for CIFAR-10 (k = 50 of 50,000)
 # models against the other data set: AUROC 0.9922 and 0.9966 with 10,000 (k = 9) against
 # 0.9926 and 0.9970 with all 55,000 (k = 50), in a ninth of the time.
 KNN_BANK = 10_000
-REACT_PERCENTILE = 90.0  # Sun et al. 2021
 GEN_GAMMA, GEN_M = 0.1, 10  # Liu et al. 2023 (M = all 10 classes here)
 CHUNK = 1024  # images per block: 1,024 x 55,000 float32 dot products, 225 MB (measured fastest)
 
@@ -91,25 +92,54 @@ def knn_bank(train_features: np.ndarray, size: int = KNN_BANK, seed: int = 0):
 def knn_distance(features: np.ndarray, train_features: np.ndarray, k: int = KNN_K) -> np.ndarray:
     """The Euclidean distance from each unit-length feature to its k-th nearest unit-length
     training feature, in blocks of CHUNK images (memory stays O(CHUNK x training images))."""
+    return knn_distances(features, train_features, (k,))[min(k, len(train_features))]
+
+
+def knn_distances(features: np.ndarray, train_features: np.ndarray, ks) -> dict:
+    """{k: knn_distance(features, train_features, k)} for several k in one pass (tuning k)."""
     bank, queries = unit_rows(train_features), unit_rows(features)
-    k = min(k, len(bank))
-    similarity = np.empty(len(queries))
+    ks = sorted({min(k, len(bank)) for k in ks})
+    largest = ks[-1]
+    similarity = np.empty((len(queries), len(ks)))
     for start in range(0, len(queries), CHUNK):
         # For unit vectors |a - b|^2 = 2 - 2 a.b: the k-th nearest is the k-th largest dot
         # product, found without a full sort and without another block-sized array.
         dots = queries[start : start + CHUNK] @ bank.T
-        similarity[start : start + CHUNK] = np.partition(dots, len(bank) - k, axis=1)[
-            :, len(bank) - k
-        ]
-    return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0))
+        top = np.partition(dots, len(bank) - largest, axis=1)[:, len(bank) - largest :]
+        top = -np.sort(-top, axis=1)  # largest first: column k-1 is the k-th largest
+        similarity[start : start + CHUNK] = top[:, [k - 1 for k in ks]]
+    distances = np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0))
+    return {k: distances[:, i] for i, k in enumerate(ks)}
 
 
-def react_energy(features, kernel, bias, clip: float) -> np.ndarray:
-    """The energy, -logsumexp(logits), of the output layer applied to the features clipped
-    at `clip` (activations above it are what out-of-distribution inputs inflate)."""
-    logits = np.minimum(np.asarray(features, np.float64), clip) @ kernel + bias
+def vim_fit(train_features, kernel, bias, dim: int | None = None) -> dict:
+    """ViM's origin, residual space and scale from the training features. The origin is where
+    the output layer's logits vanish (-pinv(W^T) b); the principal subspace is the top `dim`
+    eigenvectors of the features' second moment about it (default: half the feature size,
+    Wang et al.'s choice for features of 512 or fewer)."""
+    x = np.asarray(train_features, np.float64)
+    kernel, bias = np.asarray(kernel, np.float64), np.asarray(bias, np.float64)
+    dim = x.shape[1] // 2 if dim is None else dim
+    origin = -np.linalg.pinv(kernel.T) @ bias
+    centred = x - origin
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(x))
+    residual_space = eigenvectors[:, np.argsort(-eigenvalues)[dim:]]
+    logits = x @ kernel + bias
+    norms = np.linalg.norm(centred @ residual_space, axis=1)
+    alpha = logits.max(axis=1).mean() / max(norms.mean(), 1e-12)
+    return {"origin": origin, "residual_space": residual_space, "alpha": alpha, "dim": dim}
+
+
+def vim(features, kernel, bias, fit: dict) -> np.ndarray:
+    """ViM, higher = less trust: alpha * |residual| (the virtual logit) - logsumexp(logits)."""
+    x = np.asarray(features, np.float64)
+    virtual = fit["alpha"] * np.linalg.norm((x - fit["origin"]) @ fit["residual_space"], axis=1)
+    return virtual - _logsumexp(x @ np.asarray(kernel, np.float64) + bias)
+
+
+def _logsumexp(logits: np.ndarray) -> np.ndarray:
     top = logits.max(axis=1, keepdims=True)
-    return -(top[:, 0] + np.log(np.exp(logits - top).sum(axis=1)))
+    return top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
 
 
 def generalized_entropy(probabilities, gamma: float = GEN_GAMMA, m: int = GEN_M) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 from mnistlab import flops, progress
 from mnistlab.models.networks import multiply_adds
 from mnistlab.models.predict import predict_logits, softmax
+from mnistlab.uncertainty import tuning
 from mnistlab.uncertainty.calibration import TemperatureScaler
 from mnistlab.uncertainty.laplace import LastLayerLaplace
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
@@ -33,6 +34,10 @@ from mnistlab.uncertainty.weight_dropout import ensemble_logits
 # go first.
 _TRAINING: dict = {}
 MAX_TRAINING = 8
+# Detector hyperparameters tuned on held-out data, by (base model, held-out images, name):
+# small values, kept for the process, so a study that reuses another's outputs still reports
+# what they were computed with.
+_TUNED: dict = {}
 
 
 def penultimate_features(model, sets: dict) -> dict:
@@ -157,6 +162,34 @@ class Evaluation:
             entry[name] = fit(*entry[" data"])
         return entry[name]
 
+    def tuning_features(self) -> dict:
+        """The base model's features on the tuning sets (tuning.py: held-out images in, the
+        generated validation OOD images out)."""
+
+        def compute():
+            sets = tuning.tuning_sets(self.validation[0], self.seed)
+            return {"images": sets, "features": penultimate_features(self.model(BASE), sets)}
+
+        return self.once("tuning", compute, shared=True)
+
+    def tuned(self, name: str, search, default):
+        """search() -> tuning.best's record, once per base model and held-out split in this
+        process; its 'value' is returned (default when there is nothing held out)."""
+        if not tuning.enough(self.tuning_features()["images"]):
+            return default
+        key = (id(self.model(BASE)), self._held_out_print(), name)
+        if key not in _TUNED:
+            _TUNED[key] = (self.model(BASE), search())  # the model: its id stays its own
+        return _TUNED[key][1]["value"]
+
+    def tuned_values(self) -> dict:
+        """{name: tuning.best's record} of everything tuned for this base model and split."""
+        mine = (id(self.model(BASE)), self._held_out_print())
+        return {key[2]: found for key, (_, found) in _TUNED.items() if key[:2] == mine}
+
+    def _held_out_print(self) -> str:
+        return self.once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
+
     def _members(self, name: str, run) -> dict:
         """An implicit or explicit ensemble over every set stacked together (one compiled
         shape), streamed into a MemberSummary, split back per set."""
@@ -227,8 +260,7 @@ class Evaluation:
         # The keras models themselves: the model cache hands every study the same objects
         # (TrainedModel records are copied per call). Store entries keep them alive.
         networks = tuple(id(m) for m in self._networks(method))
-        fitted = self.once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
-        fitted = fitted if method.fits else None
+        fitted = self._held_out_print() if method.fits else None
         return (networks, self.seed, self.members, method.key, fitted)
 
     def outputs(self, methods: list[Method]) -> list[MethodOutput]:

@@ -34,25 +34,53 @@ def weighted_accuracy(correct: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return weights @ np.asarray(correct, weights.dtype) / weights.sum(axis=1)
 
 
-def weighted_auroc(is_positive: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_auroc(
+    is_positive: np.ndarray, score: np.ndarray, weights: np.ndarray, columns=None
+) -> np.ndarray:
     """AUROC (ties count 1/2) under each row of weights: (B,). Equal to sklearn's
-    roc_auc_score(is_positive, score, sample_weight=w) for each row w (tested)."""
+    roc_auc_score(is_positive, score, sample_weight=w) for each row w (tested). columns: the
+    items' columns of `weights` when it holds more (several sets resampled together).
+
+    The pairs are counted from the smaller class: its weights are cumulated in score order
+    (a (B, smaller class) cumulative sum), and the larger class's weights are binned by where
+    each of its items falls in that order (half at the first small item above it, half past
+    its ties): a sparse matrix product that reads the weights in place. Nothing is sorted or
+    cumulated per row over all items: 1,000 OOD images against 10,000 test images cumulate
+    1,000 numbers per resample.
+    """
+    from scipy import sparse
+
     is_positive = np.asarray(is_positive, bool)
-    _, group = np.unique(np.asarray(score, np.float64), return_inverse=True)
-    order = np.argsort(group, kind="stable")
-    starts = np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]
-    tied = len(starts) < len(order)
-    positive = is_positive[order]
+    score = np.asarray(score, np.float64)
+    columns = np.arange(len(score)) if columns is None else np.asarray(columns)
+    small_is_positive = is_positive.sum() <= (~is_positive).sum()
+    small = np.flatnonzero(is_positive == small_is_positive)
+    large = np.flatnonzero(is_positive != small_is_positive)
+    order = small[np.argsort(score[small], kind="stable")]
+    ranked = score[order]
+    at_most = np.searchsorted(ranked, score[large], side="right")  # small items <= each large
+    below = np.searchsorted(ranked, score[large], side="left")  # small items < each large
+    # bins[k, column of large item n] = 1/2 for k = below[n] and for k = at_most[n]:
+    # binned[b, k] @ cumulative[b, k] is then the small weight below each large item, ties
+    # counted half, summed over the large items with their weights.
+    bins = sparse.csr_matrix(
+        (np.full(2 * len(large), 0.5), (np.r_[below, at_most], np.tile(columns[large], 2))),
+        shape=(len(order) + 1, weights.shape[1]),
+    )
+    order = columns[order]
     out = np.empty(len(weights))
     for begin in range(0, len(weights), CHUNK):
-        w = weights[begin : begin + CHUNK][:, order]
-        pos, neg = np.where(positive, w, 0.0), np.where(positive, 0.0, w)
-        if tied:  # one column per group of tied scores
-            pos, neg = (np.add.reduceat(v, starts, axis=1) for v in (pos, neg))
-        below = np.cumsum(neg, axis=1) - neg
-        pairs = pos.sum(axis=1) * neg.sum(axis=1)
+        w = weights[begin : begin + CHUNK]
+        cumulative = np.zeros((len(w), len(order) + 1))
+        np.cumsum(w[:, order], axis=1, out=cumulative[:, 1:])
+        binned = np.asarray(bins @ w.T).T  # (rows, len(order) + 1)
+        below_sum = (binned * cumulative).sum(axis=1)
+        total, large_total = cumulative[:, -1], binned.sum(axis=1)
+        # With positives small, each negative counts the positives above it, else each
+        # positive counts the negatives below it
+        numerator = total * large_total - below_sum if small_is_positive else below_sum
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[begin : begin + CHUNK] = (pos * (below + 0.5 * neg)).sum(axis=1) / pairs
+            out[begin : begin + CHUNK] = numerator / (total * large_total)
     return out
 
 

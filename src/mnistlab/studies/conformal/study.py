@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.config import check_at_least, parse_floats
+from mnistlab.config import check_at_least
 from mnistlab.data.shifts import rotate
 from mnistlab.errors import ConfigError
+from mnistlab.parse import parse_floats
 from mnistlab.studies.conformal import promise
 from mnistlab.studies.conformal import sets as sets_numbers
 from mnistlab.studies.conformal import views as conformal_views

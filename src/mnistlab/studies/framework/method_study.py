@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction, parse_floats
+from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction
+from mnistlab.parse import parse_floats
 from mnistlab.studies.framework.context import (
     StudyContext,
     model_summary,
@@ -152,7 +153,8 @@ def evaluate_replicate(
 ) -> dict:
     """Every method's outputs on every set of `sets` ({key: images (N, 28, 28)}) for one seed
     replicate's models by role. Returns {"methods": [MethodOutput], "temperature",
-    "validation_size", "outputs" (computed / reused counts), "models"}. What methods fit (the
+    "tuned" (detector hyperparameters chosen on held-out data), "validation_size", "outputs"
+    (computed / reused counts), "models"}. What methods fit (the
     temperature, Laplace's prior precision) is fitted on the validation split held out from
     training (its first fit_size images when given: the conformal study calibrates on the
     rest), never on these sets."""
@@ -173,6 +175,7 @@ def evaluate_replicate(
     return {
         "methods": outputs,
         "temperature": evaluation.temperature(),
+        "tuned": evaluation.tuned_values(),
         "validation_size": len(evaluation.validation[1]),
         "outputs": {"computed": evaluation.computed, "reused": evaluation.reused},
         "models": {

@@ -87,6 +87,7 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
             "models": [rep["models"] for rep in replicates],
             **over_seeds([{"temperature": rep["temperature"]} for rep in replicates]),
             "validation_size": replicates[0]["validation_size"],
+            "tuned": [rep["tuned"] for rep in replicates],
             "test_size": len(labels),
             "ood_sets": {k: len(v) for k, v in sets.items() if k.startswith("ood/")},
             "rows": rows,

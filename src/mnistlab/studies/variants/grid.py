@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnistlab.config import parse_hidden
 from mnistlab.errors import UserError, check_printable
+from mnistlab.parse import parse_hidden
 
 # The exercise's grid: field changes from the tutorial model, per data set.
 DEFAULT_GRID = {
