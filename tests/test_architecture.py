@@ -44,6 +44,7 @@ LAYERS = [
             "mnistlab.api",
             "mnistlab.cli",
             "mnistlab.commands",
+            "mnistlab.explore",
             "mnistlab",
         ],
     ),

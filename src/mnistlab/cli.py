@@ -211,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p, seeds=REPORT_SEEDS)
     p.set_defaults(func=commands.cmd_report)
+
+    p = sub.add_parser(
+        "explore",
+        help="write the trust explorer: one page where you draw a digit and watch every "
+        "method's answer (OUT/explore/index.html)",
+    )
+    _common(p, ensembles=False, seeds=None)
+    p.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and open it")
+    p.set_defaults(func=commands.cmd_explore)
     for command in sub.choices.values():  # -q after the command too: mnistlab report -q
         command.add_argument(
             "--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP

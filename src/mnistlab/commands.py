@@ -143,6 +143,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from mnistlab.explore import page
+
+    path = page.write(context_from_args(args))
+    size = path.stat().st_size / 2**20
+    print(f"explore: wrote {path} ({size:.1f} MB; open it in a browser, no server needed)")
+    if args.serve:
+        page.serve(path)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from mnistlab import bench
 

@@ -155,8 +155,8 @@ def _tuned_table(datasets: dict, labels: dict) -> Table:
             names = dict.fromkeys(n for seed in numbers["tuned"] for n in seed)
             for name in names:
                 found = [seed[name] for seed in numbers["tuned"] if name in seed]
-                values = ", ".join(_value_text(f["value"]) for f in found)
-                aurocs = ", ".join(f"{100 * f['auroc']:.1f}" for f in found)
+                values = "; ".join(_value_text(f["value"]) for f in found)
+                aurocs = "; ".join(f"{100 * f['auroc']:.1f}" for f in found)
                 table.rows.append([dataset, protocol, labels.get(name, name), values, aurocs])
     return table
 

@@ -1,0 +1,1 @@
+"""The trust explorer: one page where every method answers for a drawn digit (page.py)."""

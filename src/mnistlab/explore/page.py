@@ -1,0 +1,99 @@
+"""`mnistlab explore`: one self-contained HTML page (weights, images, thresholds and script
+inside; no network, no server needed) where every method answers for a drawn digit, a test
+image or a blend of two. `--serve` serves it on 127.0.0.1 and opens it."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from mnistlab import progress
+from mnistlab.errors import ConfigError
+from mnistlab.explore.payload import dataset_payload
+from mnistlab.runs import atomic_path
+from mnistlab.studies.framework.context import StudyContext, test_set, trained_models, tutorial_spec
+from mnistlab.training import training_arrays
+from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+
+DATASETS = ("mnist", "fashion-mnist")
+EXTRA_MEMBERS = 2  # the deep ensemble on the page: the base model and two more (page size)
+
+
+def model_plan(ctx: StudyContext) -> dict:
+    """{(dataset, role): RunSpec or list}: the scoreboard's first replicate's base model, its
+    MC dropout model and ensemble members 2 and 3 (same specs: same cached models)."""
+    if ctx.arch != "mlp":
+        raise ConfigError(
+            f"the explorer's forward pass is the tutorial MLP's; --arch {ctx.arch} is not "
+            f"supported there: leave --arch out (or give --arch mlp)"
+        )
+    validation = {"validation_size": ctx.profile.validation_size}
+    plan = {}
+    for dataset in DATASETS:
+        plan[dataset, "base"] = tutorial_spec(ctx, dataset, seed=ctx.seed, **validation)
+        plan[dataset, "mc_dropout"] = tutorial_spec(
+            ctx, dataset, seed=ctx.seed, dropout=MC_DROPOUT_RATE, **validation
+        )
+        plan[dataset, "ensemble"] = [
+            tutorial_spec(ctx, dataset, seed=ctx.seed + m, **validation)
+            for m in range(1, 1 + EXTRA_MEMBERS)
+        ]
+    return plan
+
+
+def build(ctx: StudyContext) -> dict:
+    """The page's payload: both data sets, from the models trained (or cached) for them."""
+    models = trained_models(ctx, model_plan(ctx))
+    datasets = []
+    for dataset in DATASETS:
+        progress.say(f"explore: {dataset}: thresholds on the held-out split, weights")
+        base = models[dataset, "base"]
+        x_train, _, x_val, y_val = training_arrays(base.spec, ctx.data_dir)
+        roles = {
+            "base": base.model,
+            "mc_dropout": models[dataset, "mc_dropout"].model,
+            "ensemble": [m.model for m in models[dataset, "ensemble"]],
+        }
+        datasets.append(
+            dataset_payload(dataset, roles, (x_val, y_val), x_train, test_set(ctx, dataset))
+        )
+    return {"datasets": datasets, "seed": ctx.seed, "quick": ctx.quick}
+
+
+def html(payload: dict) -> str:
+    """The page: the template with its style, the payload (JSON, '</' escaped so that no
+    string can close the script element) and the script inlined."""
+    folder = resources.files("mnistlab.explore")
+    text = folder.joinpath("explorer.html").read_text(encoding="utf-8")
+    data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
+    for marker, content in (
+        ("/*STYLE*/", folder.joinpath("explorer.css").read_text(encoding="utf-8")),
+        ("/*PAYLOAD*/", data),
+        ("/*SCRIPT*/", folder.joinpath("explorer.js").read_text(encoding="utf-8")),
+    ):
+        text = text.replace(marker, content, 1)
+    return text
+
+
+def write(ctx: StudyContext) -> Path:
+    """OUT/explore/index.html, written atomically; returns its path."""
+    page = ctx.folder("explore") / "index.html"
+    text = html(build(ctx))
+    with atomic_path(page) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return page
+
+
+def serve(page: Path, port: int = 0) -> None:
+    """Serve the page's folder on 127.0.0.1 (only this machine) and open it in a browser."""
+    import functools
+    import http.server
+    import webbrowser
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(page.parent))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
+        print(f"explore: serving {url} (Ctrl-C stops)")
+        webbrowser.open(url)
+        server.serve_forever()
