@@ -84,6 +84,10 @@ def test_report_files_and_sections(quick_report):
     results = json.loads((quick_report / "results.json").read_text())
     assert list(results["studies"]) == [study.name for study in STUDIES]
     assert list(results["sections"]) == expected_sections(quick_report)
+    # The trust explorer is written beside the report, and linked from both renderings
+    assert (quick_report.parent / "explore" / "index.html").is_file() and results["explorer"]
+    assert '<a href="../explore/index.html">the trust explorer</a>' in html
+    assert "[the trust explorer](../explore/index.html)" in markdown
     assert {"tutorial-fashion-mnist", "tutorial-mnist", "variants", "scoreboard"} <= set(
         results["sections"]
     )

@@ -137,7 +137,7 @@ def cmd_report(args) -> int:
     for name, seconds in result["meta"]["study_seconds"].items():
         reused = result["meta"]["reused"].get(name)
         print(f"  {name:11s} {seconds:6.1f} s{'  (reused)' if reused else ''}")
-    from mnistlab.report.render import cost_text
+    from mnistlab.report.cost import cost_text
 
     print(f"  cost: {cost_text(result['meta']['cost'])}")
     return 0

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from mnistlab import flops, interrupt, progress
 from mnistlab.data import file_checksums
+from mnistlab.explore import page as explore_page
 from mnistlab.report.render import render_html, render_markdown
 from mnistlab.runs import check_writable, clean_temporaries, environment, write_json, write_text
 from mnistlab.studies import registry
-from mnistlab.studies.framework.context import StudyContext, get_models
+from mnistlab.studies.framework.context import StudyContext, get_models, plan_specs
 from mnistlab.training import is_cached
 from mnistlab.version import __version__
 
@@ -32,9 +33,18 @@ def default_plan(studies=None) -> list[tuple]:
 
 
 def needed_specs(ctx: StudyContext, plan) -> list:
-    """Every model the planned studies need, each once, in the order first needed."""
+    """Every model the planned studies (and the trust explorer) need, each once, in the order
+    first needed."""
     specs = [spec for study, options in plan for spec in study.model_specs(ctx, options)]
+    if makes_explorer(ctx):
+        specs += plan_specs(explore_page.model_plan(ctx))
     return list(dict.fromkeys(specs))
+
+
+def makes_explorer(ctx: StudyContext) -> bool:
+    """The report writes the trust explorer beside it (OUT/explore/) for the tutorial MLP, the
+    network the page's forward pass computes."""
+    return ctx.arch == "mlp"
 
 
 def train_needed(ctx: StudyContext, plan) -> None:
@@ -70,6 +80,12 @@ def run_studies(ctx: StudyContext, plan, flop: dict | None = None) -> tuple[dict
         documents[study.name] = study.run(ctx, options)
         seconds[study.name] = time.perf_counter() - start
         flop[study.name] = flops.total() - flop_start
+    if makes_explorer(ctx):
+        progress.say("report: the trust explorer ...")
+        start, flop_start = time.perf_counter(), flops.total()
+        explore_page.write(ctx)
+        seconds["explore"] = time.perf_counter() - start
+        flop["explore"] = flops.total() - flop_start
     return documents, seconds
 
 
@@ -151,6 +167,8 @@ def run(ctx: StudyContext, plan=None) -> dict:
         "study_seconds_when_computed": {k: d["seconds"] for k, d in documents.items()},
         "reused": {k: bool(d.get("reused")) for k, d in documents.items()},
         "data_sha256": {name: file_checksums(name) for name in ("mnist", "fashion-mnist")},
+        # The trust explorer beside the report (`mnistlab explore --out` the same folder)
+        "explorer": (Path(ctx.out) / "explore" / "index.html").is_file(),
     }
     results = {
         **meta,

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from mnistlab.config import ModelConfig
+from mnistlab.report.cost import cost_row
 from mnistlab.report.document import Section, Table
 
 BEST_NOTE = (
@@ -124,29 +125,6 @@ def html_section(s: Section) -> str:
     return "\n".join(out)
 
 
-def cost_text(cost: dict) -> str:
-    """This run's wall time against its FLOP floor (flops.py)."""
-    if not cost["floor_seconds"] > 0:
-        return f"{cost['wall_seconds']:.1f} s wall; no model trained or evaluated (all reused)"
-    return (
-        f"{cost['wall_seconds']:.1f} s wall for {cost['flop'] / 1e12:.2f} TFLOP of training, prediction "
-        f"and ensembles; at the measured float32 matmul peak of {cost['peak_gflops']:.0f} GFLOP/s that "
-        f"work takes at least {cost['floor_seconds']:.1f} s: wall / floor = {cost['ratio']:.2f}"
-    )
-
-
-def _cost_row(meta: dict) -> str:
-    """The cost of the run that computed the results, and this run's when that was another."""
-    text = cost_text(meta["cost"])
-    this_run = meta.get("cost_this_run")
-    if this_run is not None and meta.get("cost_from_earlier_run"):
-        text += (
-            f" (the run of {meta['cost_computed_at']}, which computed these results; this run "
-            f"reused them all in {this_run['wall_seconds']:.1f} s)"
-        )
-    return text
-
-
 def _header_rows(meta: dict) -> list[tuple[str, str]]:
     env = meta["environment"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
@@ -173,7 +151,7 @@ def _header_rows(meta: dict) -> list[tuple[str, str]]:
             + " (every number over these trained models; the first is the exercise's single run)"
             + (" (quick mode: small subsets, 1 epoch)" if meta["quick"] else ""),
         ),
-        ("cost", _cost_row(meta)) if "cost" in meta else ("cost", "not measured"),
+        ("cost", cost_row(meta)) if "cost" in meta else ("cost", "not measured"),
         (
             "reused",
             ", ".join(k for k, reused in meta["reused"].items() if reused) or "none",
@@ -198,7 +176,7 @@ def render_markdown(sections: list[Section], meta: dict, figure_names: dict[Path
         "# mnistlab lab report",
         "",
         "When can a classifier's answer be trusted? A reproduction of the "
-        "classic exercise on MNIST and Fashion-MNIST.",
+        "classic exercise on MNIST and Fashion-MNIST. " + EXPLORER[meta.get("explorer", False)],
     ]
     lines += ["", "## Findings", ""]
     lines += [
@@ -273,6 +251,19 @@ def toc_html(sections: list[Section]) -> str:
     return f'<nav class="toc"><strong>Contents</strong><ol>{items}</ol></nav>'
 
 
+EXPLORE_LINK = "[the trust explorer](../explore/index.html)"
+EXPLORE_A = '<a href="../explore/index.html">the trust explorer</a>'
+EXPLORER = {  # whether `mnistlab explore` wrote its page beside the report
+    True: f"Draw a digit and watch every method answer: {EXPLORE_LINK}.",
+    False: "`mnistlab explore` writes a page where you draw a digit and watch every method answer.",
+}
+
+
+def _explorer_html(meta: dict) -> str:
+    text = html.escape(EXPLORER[meta.get("explorer", False)]).replace(EXPLORE_LINK, EXPLORE_A)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def render_html(sections: list[Section], meta: dict) -> str:
     out = [
         "<!DOCTYPE html>",
@@ -281,7 +272,7 @@ def render_html(sections: list[Section], meta: dict) -> str:
         f"<style>{CSS}</style></head><body>",
         "<h1>mnistlab lab report</h1>",
         "<p>When can a classifier's answer be trusted? A reproduction of the classic exercise on MNIST and "
-        "Fashion-MNIST.</p>",
+        f"Fashion-MNIST. {_explorer_html(meta)}</p>",
         '<table class="meta">',
     ]
     out += [
