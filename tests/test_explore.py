@@ -51,12 +51,40 @@ def test_the_page_is_self_contained_and_small(explorer):
         assert d["ood"]["residual"]["shape"] == [128, 64]
 
 
-def _self_test(path, tmp_path) -> dict:
+def _open(uri: str, tmp_path) -> tuple[str, list[str]]:
+    """(the DOM after the page ran, the URLs the page itself asked the network for): Chromium's
+    net log, where the browser's own requests (updates, accounts) have no page initiator."""
+    log = tmp_path / "net.json"
     dom = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         path.as_uri() + "#selftest"],
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         f"--log-net-log={log}", "--dump-dom", uri],
         capture_output=True, text=True, timeout=120,
     ).stdout  # fmt: skip
+    events = json.loads(log.read_text())
+    names = {v: k for k, v in events["constants"]["logEventTypes"].items()}
+    asked = [
+        e["params"]["url"]
+        for e in events["events"]
+        if names[e["type"]] == "URL_REQUEST_START_JOB"
+        and "url" in e.get("params", {})
+        and e["params"].get("initiator") != "not an origin"
+    ]
+    return dom, asked
+
+
+def test_a_page_that_asks_the_network_is_caught(tmp_path):
+    """The check below can fail: a page with an image and a fetch from elsewhere is seen."""
+    leak = tmp_path / "leak.html"
+    leak.write_text(
+        '<img src="http://127.0.0.1:9/a.png"><script>fetch("http://127.0.0.1:9/b")</script>'
+    )
+    _, asked = _open(leak.as_uri(), tmp_path)
+    assert sorted(asked) == ["http://127.0.0.1:9/a.png", "http://127.0.0.1:9/b"]
+
+
+def _self_test(path, tmp_path) -> dict:
+    dom, asked = _open(path.as_uri() + "#selftest", tmp_path)
+    assert asked == [], f"the page asked the network for {asked}"
     found = re.search(r'<pre id="selftest">(.*?)</pre>', dom, re.S)
     assert found and found.group(1), f"the page did not run its self test: {dom[-300:]!r}"
     return json.loads(html.unescape(found.group(1)))
@@ -106,6 +134,9 @@ def test_the_page_computes_what_python_computes_and_reacts(explorer, tmp_path, m
     assert sizes["0.01"] >= sizes["0.1"] >= sizes["0.3"] and sizes["0.01"] > 0
     assert found["flags"] == {"low": True, "high": False}  # the flag follows its threshold
     assert found["update_ms"]["K"] == 100 and found["update_ms"]["median"] > 0
+    # Weight dropout's members keep 1 - p of the weights (p = 0.2 here), each its own draw
+    assert found["kept_share"] == pytest.approx([0.8] * 3, abs=0.01)
+    assert len(set(found["kept_share"])) == 3
 
 
 def test_the_explorer_is_for_the_mlp(trained_data, tmp_path, capsys):
