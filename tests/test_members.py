@@ -148,3 +148,32 @@ def test_the_uncertainty_split_of_an_ensemble():
     np.testing.assert_allclose(agree.mutual_information(), 0.0, atol=1e-6)  # no disagreement
     first, second = summary.split([25])
     np.testing.assert_array_equal(second.expected_entropy(), summary.expected_entropy()[25:])
+
+
+def test_parts_evaluated_apart_merge_into_one_pass():
+    """K members summarized in three parts (as workers would) merge into the summary of one
+    pass: counts, votes and member accuracies exactly; the mean probability within float32
+    rounding; the uncertainty split within float64 rounding."""
+    rng = np.random.default_rng(5)
+    logits = (rng.normal(size=(23, 41, 10)) * 3).astype(np.float32)
+    labels = rng.integers(0, 10, 41)
+    whole = MemberSummary.from_logits(logits, labels=labels)
+    parts = [
+        MemberSummary.from_logits(logits[a:b], labels=labels)
+        for a, b in ((0, 5), (5, 17), (17, 23))
+    ]
+    merged = MemberSummary.merged(parts)
+    assert merged.members == 23
+    np.testing.assert_array_equal(merged.counts, whole.counts)
+    np.testing.assert_array_equal(merged.vote()[0], whole.vote()[0])
+    np.testing.assert_array_equal(merged.vote_shares(), whole.vote_shares())
+    np.testing.assert_array_equal(merged.member_accuracy(), whole.member_accuracy())
+    np.testing.assert_allclose(
+        merged.mean_probability(), whole.mean_probability(), rtol=1e-6, atol=1e-7
+    )
+    np.testing.assert_allclose(merged.expected_entropy(), whole.expected_entropy(), rtol=1e-12)
+    np.testing.assert_allclose(merged.mutual_information(), whole.mutual_information(), atol=1e-6)
+    with pytest.raises(RuntimeError, match="missing members"):
+        MemberSummary.merged([MemberSummary(3, 41)])
+    with pytest.raises(ValueError, match="same images"):
+        MemberSummary.merged([parts[0], MemberSummary.from_logits(logits[:2, :40])])

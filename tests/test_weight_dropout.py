@@ -98,3 +98,33 @@ def test_bad_p_is_rejected(images):
     model = build_model(ModelConfig(hidden_units=(8,)), seed=0)
     with pytest.raises(ConfigError, match=r"\[0, 1\)"):
         ensemble_logits(model, images, p=1.0, members=2, seed=0)
+
+
+def test_members_run_in_parts_merge_into_one_pass(images):
+    """An ensemble of 11 run as three parts (as workers would: members 0-3, 4-8, 9-10) gives
+    the same members, and their summaries merge into the one-pass summary: the same votes and
+    member accuracies, the mean probability within float32 rounding."""
+    from mnistlab.uncertainty.members import MemberSummary
+
+    model = build_model(ModelConfig(hidden_units=(24,)), seed=0)
+    labels = np.arange(len(images)) % 10
+    run = {"p": 0.3, "seed": 5, "member_chunk": 3}
+    whole = ensemble_logits(model, images, members=11, **run)
+    summary = ensemble_logits(
+        model, images, members=11, sink=MemberSummary(11, 37, labels=labels), **run
+    )
+    parts = []
+    for first, count in ((0, 4), (4, 5), (9, 2)):
+        logits = ensemble_logits(model, images, members=count, first_member=first, **run)
+        # The same members (batch shapes change the rounding only, as with chunking above)
+        np.testing.assert_allclose(logits, whole[first : first + count], rtol=1e-4, atol=1e-5)
+        sink = MemberSummary(count, 37, labels=labels)
+        parts.append(
+            ensemble_logits(model, images, members=count, first_member=first, sink=sink, **run)
+        )
+    merged = MemberSummary.merged(parts)
+    np.testing.assert_array_equal(merged.counts, summary.counts)
+    np.testing.assert_array_equal(merged.member_accuracy(), summary.member_accuracy())
+    np.testing.assert_allclose(
+        merged.mean_probability(), summary.mean_probability(), rtol=1e-6, atol=1e-7
+    )

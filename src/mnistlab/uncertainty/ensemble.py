@@ -122,8 +122,14 @@ def run_members(
     image_batch: int | None = None,
     progress_task=None,
     sink=None,
+    first_member: int = 0,
 ):
     """Run every member on every image, passing each chunk of outputs to `sink`.
+
+    first_member: run members first_member ... first_member + members - 1 of a larger
+    ensemble (a part, for a worker): member k is the same member whichever part runs it, so
+    the parts' summaries merge into one pass's (MemberSummary.merged). The sink numbers the
+    part's members from 0.
 
     sink: a MemberSummary (what studies use, memory independent of `members`), or None for
     every member's logits, float32 (members, N, 10), returned as an array (its size is
@@ -143,7 +149,9 @@ def run_members(
     if keep_all:
         sink = MemberLogits(members, len(images), memory_budget=memory_budget)
     for start in range(0, members, member_chunk):
-        ids = np.arange(start, min(start + member_chunk, members), dtype=np.int32)
+        ids = np.arange(
+            first_member + start, first_member + min(start + member_chunk, members), dtype=np.int32
+        )
         # Padding keeps every call the same shape: one compilation, not one per remainder.
         padded_ids = jnp.asarray(_pad_to(ids, member_chunk))
         states = prepare_chunk(weights, frozen, padded_ids, jnp.float32(p), jnp.uint32(seed))
