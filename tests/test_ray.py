@@ -126,3 +126,91 @@ def test_without_ray_the_executor_is_a_one_line_error(
     code = main(["tutorial", "--quick", "--executor", "ray", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'mnistlab[ray]'" in err and len(err.strip().splitlines()) == 1
+
+
+def _member_case():
+    from mnistlab.models.networks import build_model
+
+    config = ModelConfig(hidden_units=(24,))
+    images = np.random.default_rng(0).random((50, 28, 28), dtype=np.float32)
+    return config, build_model(config, seed=3), images, np.arange(50) % 10
+
+
+def test_weight_dropout_members_on_ray_merge_into_the_local_pass(local_ray):
+    """K = 12 members as 3 Ray tasks (members 0-3, 4-7, 8-11), merged: the local pass's votes
+    and member accuracies, its mean probability within float32 rounding."""
+    from mnistlab.uncertainty.members import MemberSummary
+    from mnistlab.uncertainty.remote_members import members_on_ray, part_bounds
+    from mnistlab.uncertainty.weight_dropout import ensemble_logits
+
+    config, model, images, labels = _member_case()
+    sink = MemberSummary(12, 50, labels=labels)
+    local = ensemble_logits(model, images, p=0.3, members=12, seed=4, sink=sink)
+    remote = members_on_ray(
+        config, model, images, p=0.3, members=12, seed=4, parts=3, labels=labels
+    )
+    np.testing.assert_array_equal(remote.counts, local.counts)
+    np.testing.assert_array_equal(remote.member_accuracy(), local.member_accuracy())
+    np.testing.assert_allclose(
+        remote.mean_probability(), local.mean_probability(), rtol=1e-5, atol=1e-6
+    )
+    assert part_bounds(12, 3) == [(0, 4), (4, 4), (8, 4)] and part_bounds(2, 5) == [(0, 1), (1, 1)]
+
+
+@pytest.mark.parametrize("failure", ["raises", "worker dies"])
+def test_a_member_part_that_fails_once_is_retried(local_ray, tmp_path, failure):
+    import os
+
+    from mnistlab.uncertainty.remote_members import members_on_ray, summary_on_worker
+
+    config, model, images, labels = _member_case()
+    markers = tmp_path / "failed-once"
+    markers.mkdir()
+
+    def flaky(config, weights, images, p, first, count, seed, labels=None):  # on a worker
+        marker = Path(markers) / str(first)
+        if not marker.exists():
+            marker.touch()
+            if failure == "worker dies":
+                os._exit(1)  # the worker is lost mid-task
+            raise RuntimeError("injected failure on the first try")
+        return summary_on_worker(config, weights, images, p, first, count, seed, labels)
+
+    run = {"p": 0.3, "members": 6, "seed": 4, "parts": 2, "labels": labels}
+    again = members_on_ray(config, model, images, task=flaky, **run)
+    assert sorted(p.name for p in markers.iterdir()) == ["0", "3"]  # each part failed once
+    np.testing.assert_array_equal(again.counts, members_on_ray(config, model, images, **run).counts)
+
+
+def test_a_method_study_on_ray_gives_the_local_numbers(
+    local_ray, trained_data, tmp_path, monkeypatch
+):
+    """The scoreboard with --executor ray (weight dropout's members as Ray tasks) gives the
+    local run's numbers: within float32 rounding of the members' summed probabilities."""
+    import json
+
+    from mnistlab.uncertainty import evaluation
+
+    sent = []
+    on_ray = evaluation.members_on_ray
+    monkeypatch.setattr(
+        evaluation, "members_on_ray", lambda *a, **k: (sent.append(k["p"]), on_ray(*a, **k))[1]
+    )
+    rows = {}
+    for executor in ("local", "ray"):
+        evaluation.OUTPUTS.clear()  # computed again, not taken from the other run
+        out = tmp_path / executor
+        argv = ["--quiet", "scoreboard", "--quick", "--methods", "wdrop", "--p", "0.2"]
+        assert main([*argv, "--executor", executor, "--out", str(out)]) == 0
+        document = json.loads((out / "scoreboard" / "results.json").read_text())
+        rows[executor] = {
+            (d, r["key"]): r for d, e in document["datasets"].items() for r in e["rows"]
+        }
+    assert sent == [0.2] * 2  # one replicate per data set, its members sent to Ray
+    assert rows["local"].keys() == rows["ray"].keys()
+    for key, local in rows["local"].items():
+        for name, value in local.items():
+            if isinstance(value, float):
+                assert rows["ray"][key][name] == pytest.approx(
+                    value, rel=1e-4, abs=1e-5, nan_ok=True
+                )

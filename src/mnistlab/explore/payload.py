@@ -19,8 +19,8 @@ import base64
 import numpy as np
 
 from mnistlab.data.catalog import info
+from mnistlab.models.predict import penultimate_features
 from mnistlab.uncertainty import abstention, conformal, detectors
-from mnistlab.uncertainty.evaluation import penultimate_features
 
 ALPHAS = tuple(round(a, 2) for a in np.arange(0.01, 0.31, 0.01))
 ERROR_TARGET = {"mnist": 0.01, "fashion-mnist": 0.05}  # the abstain rule's promised error

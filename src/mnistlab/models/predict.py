@@ -28,3 +28,18 @@ def predict_logits(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH
 
 def predict_proba(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     return softmax(predict_logits(model, images, batch_size=batch_size))
+
+
+def penultimate_features(model, sets: dict) -> dict:
+    """What the output layer sees, for every set of images: the model up to its last layer, in
+    inference mode, run once over all sets stacked (one compiled predict, not one per set)."""
+    import keras
+
+    from mnistlab.models.networks import multiply_adds
+
+    extractor = keras.Model(model.inputs, model.layers[-2].output)
+    names, stacked = list(sets), np.concatenate([np.asarray(v, np.float32) for v in sets.values()])
+    flops.add(flops.forward(multiply_adds(model), len(stacked)))  # about a full forward pass
+    features = np.asarray(extractor.predict(stacked, batch_size=4096, verbose=0))
+    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
+    return dict(zip(names, np.split(features, bounds), strict=True))

@@ -16,9 +16,8 @@ import copy
 
 import numpy as np
 
-from mnistlab import flops, progress
-from mnistlab.models.networks import multiply_adds
-from mnistlab.models.predict import predict_logits, softmax
+from mnistlab import progress
+from mnistlab.models.predict import penultimate_features, predict_logits, softmax
 from mnistlab.uncertainty import tuning
 from mnistlab.uncertainty.calibration import TemperatureScaler
 from mnistlab.uncertainty.laplace import LastLayerLaplace
@@ -26,6 +25,7 @@ from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, MethodOutput
 from mnistlab.uncertainty.output_store import OUTPUTS, OutputStore, fingerprint
+from mnistlab.uncertainty.remote_members import members_on_ray
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 # The training split's features and what is fitted on them, by base model (training_fit):
@@ -38,19 +38,6 @@ MAX_TRAINING = 8
 # small values, kept for the process, so a study that reuses another's outputs still reports
 # what they were computed with.
 _TUNED: dict = {}
-
-
-def penultimate_features(model, sets: dict) -> dict:
-    """What the output layer sees, for every set of images: the model up to its last layer, in
-    inference mode, run once over all sets stacked (one compiled predict, not one per set)."""
-    import keras
-
-    extractor = keras.Model(model.inputs, model.layers[-2].output)
-    names, stacked = list(sets), np.concatenate([np.asarray(v, np.float32) for v in sets.values()])
-    flops.add(flops.forward(multiply_adds(model), len(stacked)))  # about a full forward pass
-    features = np.asarray(extractor.predict(stacked, batch_size=4096, verbose=0))
-    bounds = np.cumsum([len(v) for v in sets.values()])[:-1]
-    return dict(zip(names, np.split(features, bounds), strict=True))
 
 
 class Evaluation:
@@ -76,12 +63,15 @@ class Evaluation:
         memory_budget: int,
         label: str = "",
         store: OutputStore = OUTPUTS,
+        executor: str = "local",
+        ray_address: str | None = None,
     ):
         self.models, self.sets = models, sets
         self.validation, self.train_images = validation, train_images
         self.train_labels = train_labels
         self.seed, self.members, self.memory_budget = seed, members, memory_budget
         self.label, self.store = label, store
+        self.executor, self.ray_address = executor, ray_address  # ray: weight dropout in parts
         self._memo: dict = {}
         self._root = self
         self.computed = self.reused = 0  # (method, set) pairs computed here / from the store
@@ -211,6 +201,12 @@ class Evaluation:
         """{set: MemberSummary} of K copies of the base model with a fraction p of weights zeroed."""
 
         def run(stacked, bar):
+            if self.executor == "ray":  # the members in parts, on the cluster's workers
+                config = self.models[BASE].spec.model
+                return members_on_ray(
+                    config, self.model(BASE), stacked, p=p, members=self.members,
+                    seed=self.seed, address=self.ray_address, progress_task=bar,
+                )  # fmt: skip
             return ensemble_logits(
                 self.model(BASE), stacked, p=p, members=self.members,
                 **self._run_options(len(stacked), bar),

@@ -170,6 +170,8 @@ def evaluate_replicate(
         members=members,
         memory_budget=ctx.memory_budget,
         label=f"{dataset}, seed {seed}",
+        executor=ctx.executor,
+        ray_address=ctx.ray_address,
     )
     outputs = evaluation.outputs(methods)
     return {

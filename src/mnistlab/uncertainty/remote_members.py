@@ -1,0 +1,75 @@
+"""Weight dropout's K members on a Ray cluster (`--executor ray`): the ensemble is split into
+parts of consecutive members, each part one Ray task, and the parts' summaries are merged.
+
+The model's weights and the images go into Ray's object store once, whatever the number of
+parts. A worker rebuilds the network from its config, runs its members (the same members as
+on one machine: member k's masks depend only on the seed, k and the layer) into a
+MemberSummary, O(images) in size, and sends that back. The driver merges the parts in member
+order (MemberSummary.merged): votes and member accuracies equal one pass, the mean probability
+equals it within float32 rounding. Failed tasks and lost workers are retried by Ray; on
+Ctrl-C or an error the pending parts are cancelled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistlab import flops, interrupt
+from mnistlab.models.networks import multiply_adds
+from mnistlab.training.remote import RETRIES, connect
+from mnistlab.uncertainty.members import MemberSummary
+
+
+def summary_on_worker(config, weights, images, p, first, count, seed, labels=None):
+    """The Ray task: members first ... first + count - 1 of the ensemble, summarized."""
+    import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
+    from mnistlab.models.networks import build_model
+    from mnistlab.uncertainty.weight_dropout import ensemble_logits
+
+    model = build_model(config, seed=0)
+    model.set_weights(weights)
+    sink = MemberSummary(count, len(images), labels=labels)
+    return ensemble_logits(
+        model, images, p=p, members=count, first_member=first, seed=seed, sink=sink
+    )
+
+
+def part_bounds(members: int, parts: int) -> list[tuple[int, int]]:
+    """(first, count) of each part: consecutive members, sizes differing by at most one."""
+    edges = np.linspace(0, members, min(parts, members) + 1).astype(int)
+    return [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def members_on_ray(
+    config, model, images, *, p: float, members: int, seed: int, address=None, parts=None,
+    labels=None, progress_task=None, retries: int = RETRIES, task=None,
+) -> MemberSummary:  # fmt: skip
+    """The MemberSummary of `members` weight-dropout copies of `model` (built from `config`)
+    on `images`, computed as Ray tasks (default: one part per CPU of the cluster)."""
+    ray = connect(address)
+    remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
+        task or summary_on_worker
+    )
+    parts = parts or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    weights = ray.put([np.asarray(w) for w in model.get_weights()])
+    stacked = ray.put(np.asarray(images, np.float32))
+    pending = {
+        remote.remote(config, weights, stacked, p, first, count, seed, labels): (index, count)
+        for index, (first, count) in enumerate(part_bounds(members, parts))
+    }
+    found = {}
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            interrupt.check()
+            for ref in done:
+                index, count = pending.pop(ref)
+                found[index] = ray.get(ref)
+                if progress_task is not None:
+                    progress_task.advance(count)
+    finally:
+        for ref in pending:  # interrupted or failed: do not leave parts running
+            ray.cancel(ref, force=True)
+    # The workers' arithmetic, counted here as a local run counts it (the report's FLOP floor)
+    flops.add(flops.forward(multiply_adds(model), len(images), members))
+    return MemberSummary.merged([found[i] for i in sorted(found)])
