@@ -38,6 +38,7 @@ MAX_TRAINING = 8
 # small values, kept for the process, so a study that reuses another's outputs still reports
 # what they were computed with.
 _TUNED: dict = {}
+MAX_TUNED = 64  # 5 tuned detectors of 12 models and more
 
 
 class Evaluation:
@@ -169,6 +170,8 @@ class Evaluation:
             return default
         key = (id(self.model(BASE)), self._held_out_print(), name)
         if key not in _TUNED:
+            while len(_TUNED) >= MAX_TUNED:  # each entry keeps its model alive: the oldest go
+                _TUNED.pop(next(iter(_TUNED)))
             _TUNED[key] = (self.model(BASE), search())  # the model: its id stays its own
         return _TUNED[key][1]["value"]
 

@@ -33,6 +33,27 @@ def parse_keys(text: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in str(text).split(",") if k.strip())
 
 
+def bootstrap_option():
+    """--bootstrap, as every study with paired intervals offers it."""
+    return option(
+        None, "bootstrap resamples for intervals (default: 1000; 100 with --quick)", type=int
+    )
+
+
+def methods_option(what: str):
+    """--methods KEY,... (what: the help text's e.g. and default)."""
+    return option(None, what, parse=parse_keys, metavar="KEY,...")
+
+
+def checked_keys(keys, fractions: tuple[float, ...]) -> tuple[str, ...] | None:
+    """--methods' value as keys ('msp,ensemble' or a sequence), each known to the registry."""
+    if keys is None:
+        return None
+    keys = parse_keys(keys) if isinstance(keys, str) else tuple(keys)
+    registry.check_keys(keys, fractions)
+    return keys
+
+
 @dataclass(frozen=True)
 class MethodStudyOptions:
     datasets: tuple[str, ...] = datasets_option(("mnist", "fashion-mnist"))
@@ -47,15 +68,10 @@ class MethodStudyOptions:
         "weight dropout fractions (default: 0.01,0.03,0.2,0.6)",
         parse=parse_floats,
     )
-    bootstrap: int | None = option(
-        None, "bootstrap resamples for intervals (default: 1000; 100 with --quick)", type=int
-    )
-    methods: tuple[str, ...] | None = option(
-        None,
+    bootstrap: int | None = bootstrap_option()
+    methods: tuple[str, ...] | None = methods_option(
         "method keys to evaluate, e.g. msp,temperature,wdrop,ensemble (default: every registered "
-        "method; 'mnistlab methods' lists them)",
-        parse=parse_keys,
-        metavar="KEY,...",
+        "method; 'mnistlab methods' lists them)"
     )
 
     def __post_init__(self):
@@ -64,11 +80,7 @@ class MethodStudyOptions:
         check_at_least(self.members, 1, "--members", MAX_MEMBERS)
         check_at_least(self.ensemble_size, 1, "--ensemble-size", 100)
         check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
-        if self.methods is not None:
-            keys = self.methods
-            keys = parse_keys(keys) if isinstance(keys, str) else tuple(keys)  # "msp,ensemble"
-            object.__setattr__(self, "methods", keys)
-            registry.check_keys(self.methods, self.p)
+        object.__setattr__(self, "methods", checked_keys(self.methods, self.p))
 
     def resolved(self, ctx: StudyContext) -> dict:
         """Every size, with the profile's where the user gave none."""

@@ -26,7 +26,10 @@ from mnistlab.studies.framework.context import (
     tutorial_spec,
 )
 from mnistlab.studies.framework.method_study import (
+    bootstrap_option,
+    checked_keys,
     evaluate_replicate,
+    methods_option,
     outputs_shared,
     parse_keys,
 )
@@ -55,15 +58,10 @@ class OODOptions:
         parse=parse_archs,
         metavar="ARCH,...",
     )
-    bootstrap: int | None = option(
-        None, "bootstrap resamples for intervals (default: 1000; 100 with --quick)", type=int
-    )
-    methods: tuple[str, ...] | None = option(
-        None,
+    bootstrap: int | None = bootstrap_option()
+    methods: tuple[str, ...] | None = methods_option(
         "method keys to compare, e.g. msp,knn,vim (default: every method that reads one "
-        "network; 'mnistlab methods' lists them)",
-        parse=parse_keys,
-        metavar="KEY,...",
+        "network; 'mnistlab methods' lists them)"
     )
 
     def __post_init__(self):
@@ -77,10 +75,7 @@ class OODOptions:
                     f"--open-set: unknown architecture(s) {', '.join(unknown)}; choose from "
                     f"{', '.join(ARCHITECTURES)}, or 'none'"
                 )
-        if self.methods is not None:
-            keys = parse_keys(self.methods) if isinstance(self.methods, str) else self.methods
-            object.__setattr__(self, "methods", tuple(keys))
-            registry.check_keys(self.methods, ())
+        object.__setattr__(self, "methods", checked_keys(self.methods, ()))
 
     def archs(self, ctx: StudyContext) -> tuple[str, ...]:
         return (ctx.arch,) if self.open_set is None else self.open_set
@@ -186,7 +181,8 @@ def run(ctx: StudyContext, options: OODOptions) -> dict:
             ood_views.histograms(writer, f"{dataset}-open-set-{arch}", dataset, entry, first)
             results[dataset][f"open set {arch}"] = entry
     document = {"datasets": results, "rule": protocols.RULE}
-    return writer.finish(document, ood_views.summary_lines(document))
+    labels = {m.key: m.label or m.name for m in methods}
+    return writer.finish(document, ood_views.summary_lines(document, labels))
 
 
 STUDY = Study(

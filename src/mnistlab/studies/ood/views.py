@@ -202,11 +202,8 @@ def _labels(document: dict) -> dict:
     return {m["key"]: m["label"] for m in document["options"]["methods"]}
 
 
-def summary_lines(document: dict) -> list[str]:
-    labels = {}
-    for entry in document["datasets"].values():
-        for protocol in entry.values():
-            labels |= {k: k for k in protocol["numbers"]}
+def summary_lines(document: dict, labels: dict) -> list[str]:
+    """The verdicts as the command prints them (labels: {method key: its display label})."""
     return [
         line
         for dataset, entry in document["datasets"].items()
