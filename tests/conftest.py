@@ -32,11 +32,29 @@ def synthetic_data(synthetic_root, monkeypatch, tmp_path):
     return root
 
 
+def _run_folder(tmp_path_factory, name: str) -> Path:
+    """A folder for the whole test run: under pytest-xdist, shared by its worker processes."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_cache_dir(tmp_path_factory):
     """One model cache for the tests that need trained models but not an empty cache: the
-    synthetic data and seeds are the same, so a model is trained once per session."""
-    return tmp_path_factory.mktemp("shared-model-cache")
+    synthetic data and seeds are the same, so a model is trained once per test run, by
+    whichever test (or xdist worker) needs it first. The cache's writes are atomic and
+    tolerate two processes storing the same model."""
+    return _run_folder(tmp_path_factory, "shared-model-cache")
+
+
+@pytest.fixture(scope="session")
+def real_cache_dir(tmp_path_factory):
+    """The same, for the tests that train on the real data (the quick report, the notebook)."""
+    return _run_folder(tmp_path_factory, "real-model-cache")
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_keras_imported_first_with_jax_is_fine():
     assert done.returncode == 0 and done.stdout.strip() == "jax"
 
 
-def test_notebook_runs_on_the_quick_profile(real_data_dir, tmp_path, monkeypatch):
+def test_notebook_runs_on_the_quick_profile(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
     """The example notebook (mnistlab/examples/exercise.ipynb), executed cell by cell in a real Jupyter kernel."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -154,7 +154,7 @@ def test_notebook_runs_on_the_quick_profile(real_data_dir, tmp_path, monkeypatch
     monkeypatch.setenv("MNISTLAB_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("MNISTLAB_NOTEBOOK_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("MNISTLAB_DATA_DIR", str(real_data_dir))
-    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(real_cache_dir))
     client = nbclient.NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
     )

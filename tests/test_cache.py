@@ -65,7 +65,7 @@ def test_truncated_model_file_is_retrained(two_models, capsys):
         ("", ["cross", "--quick"]),
     ],
 )
-def test_damaged_study_results_are_recomputed(content, command, synthetic_data, tmp_path):
+def test_damaged_study_results_are_recomputed(content, command, trained_data, tmp_path):
     out = tmp_path / "out"
     assert main(["--quiet", "cross", "--quick", "--out", str(out)]) == 0
     (out / "cross" / "results.json").write_text(content)

@@ -45,11 +45,13 @@ def test_starting_a_local_ray_instance_prints_nothing(capfd):
 
 @pytest.fixture(scope="module")
 def local_ray():
+    from mnistlab.training.remote import worker_env
+
     ray.init(
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {"KERAS_BACKEND": "jax"}},
+        runtime_env={"env_vars": worker_env()},  # what connect() gives a local instance
     )
     yield
     ray.shutdown()
@@ -167,14 +169,14 @@ def test_a_member_part_that_fails_once_is_retried(local_ray, tmp_path, failure):
     markers = tmp_path / "failed-once"
     markers.mkdir()
 
-    def flaky(config, weights, images, p, first, count, seed, labels=None):  # on a worker
+    def flaky(config, weights, images, p, first, count, seed, labels=None, **options):
         marker = Path(markers) / str(first)
         if not marker.exists():
             marker.touch()
             if failure == "worker dies":
                 os._exit(1)  # the worker is lost mid-task
             raise RuntimeError("injected failure on the first try")
-        return summary_on_worker(config, weights, images, p, first, count, seed, labels)
+        return summary_on_worker(config, weights, images, p, first, count, seed, labels, **options)
 
     run = {"p": 0.3, "members": 6, "seed": 4, "parts": 2, "labels": labels}
     again = members_on_ray(config, model, images, task=flaky, **run)
@@ -185,32 +187,112 @@ def test_a_member_part_that_fails_once_is_retried(local_ray, tmp_path, failure):
 def test_a_method_study_on_ray_gives_the_local_numbers(
     local_ray, trained_data, tmp_path, monkeypatch
 ):
-    """The scoreboard with --executor ray (weight dropout's members as Ray tasks) gives the
-    local run's numbers: within float32 rounding of the members' summed probabilities."""
+    """The scoreboard with --executor ray and every registered method (evaluation jobs as Ray
+    tasks, weight dropout's members in parts) gives the local run's numbers: exactly, except
+    weight dropout's mean probability (its parts' summed probabilities, float32 rounding)."""
     import json
 
-    from mnistlab.uncertainty import evaluation
+    from mnistlab.uncertainty import evaluation, remote_outputs
 
-    sent = []
+    sent, jobs = [], []
     on_ray = evaluation.members_on_ray
     monkeypatch.setattr(
         evaluation, "members_on_ray", lambda *a, **k: (sent.append(k["p"]), on_ray(*a, **k))[1]
+    )
+    grouped = remote_outputs.grouped
+    monkeypatch.setattr(
+        remote_outputs, "grouped", lambda todo: (jobs.append(grouped(todo)), jobs[-1])[1]
     )
     rows = {}
     for executor in ("local", "ray"):
         evaluation.OUTPUTS.clear()  # computed again, not taken from the other run
         out = tmp_path / executor
-        argv = ["--quiet", "scoreboard", "--quick", "--methods", "wdrop", "--p", "0.2"]
+        argv = ["--quiet", "scoreboard", "--quick", "--p", "0.2"]
         assert main([*argv, "--executor", executor, "--out", str(out)]) == 0
         document = json.loads((out / "scoreboard" / "results.json").read_text())
         rows[executor] = {
             (d, r["key"]): r for d, e in document["datasets"].items() for r in e["rows"]
         }
-    assert sent == [0.2] * 2  # one replicate per data set, its members sent to Ray
+    assert sent == [0.2] * 2  # one replicate per data set, its members sent to Ray in parts
+    assert len(jobs) == 2  # one replicate per data set: every method but weight dropout's
+    on_ray = {m.key for groups in jobs for group in groups.values() for m, _ in group}
+    assert {key for _, key in rows["ray"]} - on_ray == {"wdrop-0.2-vote", "wdrop-0.2-mean"}
+    assert len(jobs[0]) >= 5  # single model, feature space, Laplace, MC dropout, ensemble
     assert rows["local"].keys() == rows["ray"].keys()
-    for key, local in rows["local"].items():
+    for (dataset, key), local in rows["local"].items():
         for name, value in local.items():
-            if isinstance(value, float):
-                assert rows["ray"][key][name] == pytest.approx(
+            if isinstance(value, float) and key.startswith("wdrop") and key.endswith("mean"):
+                assert rows["ray"][dataset, key][name] == pytest.approx(
                     value, rel=1e-4, abs=1e-5, nan_ok=True
                 )
+            elif isinstance(value, float) and value == value:
+                assert rows["ray"][dataset, key][name] == value, (dataset, key, name)
+
+
+def test_the_dropout_study_on_ray_gives_the_local_numbers(local_ray, trained_data, tmp_path):
+    """The exercise's weight-dropout study with --executor ray: its members in parts on the
+    workers; the votes (accuracies, shares, histograms) exactly, the mean within rounding."""
+    import json
+
+    rows = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        argv = ["--quiet", "dropout", "--quick", "--p", "0.1,0.5", "--drop-biases"]
+        assert main([*argv, "--executor", executor, "--out", str(out)]) == 0
+        rows[executor] = json.loads((out / "dropout" / "results.json").read_text())["rows"]
+    assert len(rows["local"]) == len(rows["ray"]) == 2
+    for local, remote in zip(rows["local"], rows["ray"], strict=True):
+        for name, value in local.items():
+            if name.startswith("mean/"):
+                assert remote[name] == pytest.approx(value, abs=1e-6)
+            else:
+                assert remote[name] == value, name
+
+
+@pytest.mark.parametrize("failure", ["raises", "worker dies"])
+def test_an_evaluation_job_that_fails_once_is_retried(local_ray, tmp_path, monkeypatch, failure):
+    """Each job fails once (an exception, or its worker process lost mid-task); the retries
+    give the local outputs bit for bit, the feature-space detectors' tuned values included."""
+    import os
+
+    from mnistlab.training.cache import TrainedModel
+    from mnistlab.uncertainty import registry, remote_outputs
+    from mnistlab.uncertainty.evaluation import Evaluation
+    from mnistlab.uncertainty.method import BASE
+    from mnistlab.uncertainty.output_store import OutputStore
+
+    config, model, images, labels = _member_case()
+    spec = RunSpec("mnist", config, QUICK.apply(TrainConfig()), seed=3)
+    sizes = {"members": 4, "ensemble_size": 2, "rate": 0.2}
+    methods = registry.selected(("msp", "energy", "knn", "laplace"), sizes, (0.2,))
+    rng = np.random.default_rng(1)
+    train = rng.random((300, 28, 28), dtype=np.float32), np.arange(300) % 10
+    validation = rng.random((60, 28, 28), dtype=np.float32), np.arange(60) % 10
+    markers = tmp_path / "failed-once"
+    markers.mkdir()
+    real = remote_outputs.job_on_worker
+
+    def flaky(job, methods, missing):  # pickled by value and run on a Ray worker
+        marker = Path(markers) / methods[0].family.replace(" ", "-")
+        if not marker.exists():
+            marker.touch()
+            if failure == "worker dies":
+                os._exit(1)
+            raise RuntimeError("injected failure on the first try")
+        return real(job, methods, missing)
+
+    monkeypatch.setattr(remote_outputs, "job_on_worker", flaky)
+    found = {}
+    for executor in ("local", "ray"):
+        evaluation = Evaluation(
+            {BASE: TrainedModel(spec, model)},
+            {"test": images, "ood": images[::-1] * 0.5},
+            validation=validation, train_images=train[0], train_labels=train[1],
+            seed=3, members=4, memory_budget=1 << 28, store=OutputStore(), executor=executor,
+        )  # fmt: skip
+        found[executor] = evaluation.outputs(methods)
+    assert len(list(markers.iterdir())) == 3  # single model, feature space, Laplace
+    for local, remote in zip(found["local"], found["ray"], strict=True):
+        for name in ("test", "ood"):
+            np.testing.assert_array_equal(remote.probabilities[name], local.probabilities[name])
+            np.testing.assert_array_equal(remote.score[name], local.score[name])

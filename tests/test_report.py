@@ -404,8 +404,8 @@ def _check_figure_text(report_dir, scales: str) -> None:
     assert not overlapping, f"titles drawn over each other: {overlapping}"
 
 
-def test_quick_report_on_real_data(real_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(tmp_path / "cache"))
+def test_quick_report_on_real_data(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(real_cache_dir))
     out = tmp_path / "out"
     assert (
         main(

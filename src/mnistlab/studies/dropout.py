@@ -37,6 +37,7 @@ from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.members import MemberSummary
+from mnistlab.uncertainty.remote_members import members_on_ray
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 BINS = np.linspace(0.0, 1.0, 21) + 1e-9  # vote shares k/K sit inside bins, not on edges
@@ -100,17 +101,18 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
             softmax_auroc = _auroc_of_errors(original, -probabilities.max(axis=1))
             for col, p in enumerate(ps):
                 # Streamed: memory stays O(images x classes) whatever the number of members.
-                members_seen = ensemble_logits(
-                    trained.model,
-                    images,
-                    p=p,
-                    members=members,
-                    seed=trained.spec.seed,
-                    drop_biases=drop_biases,
-                    memory_budget=ctx.memory_budget,
-                    progress_task=bar,
-                    sink=MemberSummary(members, len(images), labels=labels),
-                )
+                run = {"p": p, "members": members, "seed": trained.spec.seed}
+                run.update(drop_biases=drop_biases, progress_task=bar)
+                if ctx.executor == "ray":  # the members in parts, on the cluster's workers
+                    members_seen = members_on_ray(
+                        trained.spec.model, trained.model, images, labels=labels,
+                        address=ctx.ray_address, **run,
+                    )  # fmt: skip
+                else:
+                    sink = MemberSummary(members, len(images), labels=labels)
+                    members_seen = ensemble_logits(
+                        trained.model, images, memory_budget=ctx.memory_budget, sink=sink, **run
+                    )
                 majority, share = members_seen.vote()
                 correct = majority == labels
                 member_acc = members_seen.member_accuracy()

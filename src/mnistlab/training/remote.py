@@ -13,6 +13,7 @@ Workers need mnistlab installed in the same version (on one machine: the same en
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator
 
@@ -24,7 +25,16 @@ from mnistlab.errors import UserError
 
 RETRIES = 3  # per task, for errors raised in the task and for workers that die
 INSTALL_HINT = "install it with: pip install 'mnistlab[ray]'"
-WORKER_ENV = {"KERAS_BACKEND": "jax"}  # workers import Keras on the JAX backend
+
+
+def worker_env() -> dict:
+    """The workers' environment: Keras on the JAX backend, and BLAS with the driver's thread
+    count. Ray would give each worker one BLAS thread; reductions then run in another order
+    than on the driver, and Laplace's eigendecomposition or the KNN distances differ from a
+    local run's in the last bits. With the same count a local instance gives its numbers
+    exactly (XLA, which does most of the work, uses every core either way)."""
+    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
+    return {"KERAS_BACKEND": "jax", "OMP_NUM_THREADS": threads}
 
 
 def import_ray():
@@ -64,7 +74,7 @@ def connect(address: str | None):
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.ERROR,  # Ray's own INFO and WARNING lines stay out
-                runtime_env={"env_vars": WORKER_ENV},
+                runtime_env={"env_vars": worker_env()},
             )
         except ConnectionError as exc:
             raise UserError(

@@ -26,6 +26,7 @@ from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, MethodOutput
 from mnistlab.uncertainty.output_store import OUTPUTS, OutputStore, fingerprint
 from mnistlab.uncertainty.remote_members import members_on_ray
+from mnistlab.uncertainty.remote_outputs import outputs_on_ray
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 # The training split's features and what is fitted on them, by base model (training_fit):
@@ -34,11 +35,6 @@ from mnistlab.uncertainty.weight_dropout import ensemble_logits
 # go first.
 _TRAINING: dict = {}
 MAX_TRAINING = 8
-# Detector hyperparameters tuned on held-out data, by (base model, held-out images, name):
-# small values, kept for the process, so a study that reuses another's outputs still reports
-# what they were computed with.
-_TUNED: dict = {}
-MAX_TUNED = 64  # 5 tuned detectors of 12 models and more
 
 
 class Evaluation:
@@ -72,7 +68,7 @@ class Evaluation:
         self.train_labels = train_labels
         self.seed, self.members, self.memory_budget = seed, members, memory_budget
         self.label, self.store = label, store
-        self.executor, self.ray_address = executor, ray_address  # ray: weight dropout in parts
+        self.executor, self.ray_address = executor, ray_address  # ray: remote_outputs.py
         self._memo: dict = {}
         self._root = self
         self.computed = self.reused = 0  # (method, set) pairs computed here / from the store
@@ -168,17 +164,16 @@ class Evaluation:
         process; its 'value' is returned (default when there is nothing held out)."""
         if not tuning.enough(self.tuning_features()["images"]):
             return default
-        key = (id(self.model(BASE)), self._held_out_print(), name)
-        if key not in _TUNED:
-            while len(_TUNED) >= MAX_TUNED:  # each entry keeps its model alive: the oldest go
-                _TUNED.pop(next(iter(_TUNED)))
-            _TUNED[key] = (self.model(BASE), search())  # the model: its id stays its own
-        return _TUNED[key][1]["value"]
+        return tuning.remembered(self.model(BASE), self._held_out_print(), name, search)["value"]
 
     def tuned_values(self) -> dict:
         """{name: tuning.best's record} of everything tuned for this base model and split."""
-        mine = (id(self.model(BASE)), self._held_out_print())
-        return {key[2]: found for key, (_, found) in _TUNED.items() if key[:2] == mine}
+        return tuning.records(self.model(BASE), self._held_out_print())
+
+    def adopt_tuned(self, records: dict) -> None:
+        """What a Ray job tuned for this replicate's base model, as if tuned here."""
+        for name, found in records.items():
+            tuning.keep(self.model(BASE), self._held_out_print(), name, found)
 
     def _held_out_print(self) -> str:
         return self.once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
@@ -264,35 +259,40 @@ class Evaluation:
 
     def outputs(self, methods: list[Method]) -> list[MethodOutput]:
         """Every method's outputs on every set; what is in the store is taken from it, the
-        rest is computed on the missing sets only (all sets for position-dependent methods)."""
+        rest is computed on the missing sets only (all sets for position-dependent methods),
+        here or, with the Ray executor, as jobs on the cluster (remote_outputs.py)."""
         prints = {k: fingerprint(v) for k, v in self.sets.items()}
-        results = []
+        keys, found, todo = {}, {}, []
         for method in methods:
             identity = self._identity(method)
-
-            def key(name, method=method, identity=identity):
-                where = int(self._offsets[name]) if method.position_dependent else None
-                return (identity, prints[name], where)
-
-            found = {name: self.store.get(key(name)) for name in self.sets}
-            missing = tuple(name for name, entry in found.items() if entry is None)
+            where = {
+                k: int(self._offsets[k]) if method.position_dependent else None for k in prints
+            }
+            keys[method.key] = {k: (identity, prints[k], where[k]) for k in prints}
+            found[method.key] = {k: self.store.get(key) for k, key in keys[method.key].items()}
+            missing = tuple(k for k, entry in found[method.key].items() if entry is None)
             if missing and method.position_dependent:
                 missing = tuple(self.sets)
             if missing:
-                probabilities, score = method.outputs(self._view(missing), method)
-                networks = self._networks(method)
-                for name in missing:
-                    found[name] = (np.asarray(probabilities[name]), np.asarray(score[name]))
-                    self.store.put(key(name), *found[name], networks)
-            self.store.computed += len(missing)
-            self.store.reused += len(self.sets) - len(missing)
-            self.computed += len(missing)
-            self.reused += len(self.sets) - len(missing)
-            results.append(
-                MethodOutput.of(
-                    method,
-                    {name: found[name][0] for name in self.sets},
-                    {name: found[name][1] for name in self.sets},
-                )
+                todo.append((method, missing))
+            for counts in (self.store, self):
+                counts.computed += len(missing)
+                counts.reused += len(self.sets) - len(missing)
+        computed = outputs_on_ray(self, todo) if self.executor == "ray" else self._computed(todo)
+        for method, missing, (probabilities, score) in computed:
+            for name in missing:  # stored as each arrives: finished work survives an error
+                entry = (np.asarray(probabilities[name]), np.asarray(score[name]))
+                found[method.key][name] = entry
+                self.store.put(keys[method.key][name], *entry, self._networks(method))
+        return [
+            MethodOutput.of(
+                method,
+                {name: found[method.key][name][0] for name in self.sets},
+                {name: found[method.key][name][1] for name in self.sets},
             )
-        return results
+            for method in methods
+        ]
+
+    def _computed(self, todo: list):
+        for method, missing in todo:
+            yield method, missing, method.outputs(self._view(missing), method)

@@ -1,8 +1,8 @@
 """Weight dropout's K members on a Ray cluster (`--executor ray`): the ensemble is split into
 parts of consecutive members, each part one Ray task, and the parts' summaries are merged.
 
-The model's weights and the images go into Ray's object store once, whatever the number of
-parts. A worker rebuilds the network from its config, runs its members (the same members as
+The model's weights and the images go into Ray's object store once per run, whatever the
+number of parts, fractions and replicates. A worker rebuilds the network from its config, runs its members (the same members as
 on one machine: member k's masks depend only on the seed, k and the layer) into a
 MemberSummary, O(images) in size, and sends that back. The driver merges the parts in member
 order (MemberSummary.merged): votes and member accuracies equal one pass, the mean probability
@@ -18,9 +18,10 @@ from mnistlab import flops, interrupt
 from mnistlab.models.networks import multiply_adds
 from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.members import MemberSummary
+from mnistlab.uncertainty.remote_outputs import put_images, remember
 
 
-def summary_on_worker(config, weights, images, p, first, count, seed, labels=None):
+def summary_on_worker(config, weights, images, p, first, count, seed, labels=None, **options):
     """The Ray task: members first ... first + count - 1 of the ensemble, summarized."""
     import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
     from mnistlab.models.networks import build_model
@@ -30,7 +31,7 @@ def summary_on_worker(config, weights, images, p, first, count, seed, labels=Non
     model.set_weights(weights)
     sink = MemberSummary(count, len(images), labels=labels)
     return ensemble_logits(
-        model, images, p=p, members=count, first_member=first, seed=seed, sink=sink
+        model, images, p=p, members=count, first_member=first, seed=seed, sink=sink, **options
     )
 
 
@@ -42,21 +43,26 @@ def part_bounds(members: int, parts: int) -> list[tuple[int, int]]:
 
 def members_on_ray(
     config, model, images, *, p: float, members: int, seed: int, address=None, parts=None,
-    labels=None, progress_task=None, retries: int = RETRIES, task=None,
+    labels=None, progress_task=None, retries: int = RETRIES, task=None, drop_biases=False,
 ) -> MemberSummary:  # fmt: skip
     """The MemberSummary of `members` weight-dropout copies of `model` (built from `config`)
-    on `images`, computed as Ray tasks (default: one part per CPU of the cluster)."""
+    on `images`, computed as Ray tasks (default: one part per CPU of the cluster);
+    drop_biases as in ensemble_logits."""
+    options = {"drop_biases": True} if drop_biases else {}
     ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
         task or summary_on_worker
     )
     parts = parts or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    weights = ray.put([np.asarray(w) for w in model.get_weights()])
-    stacked = ray.put(np.asarray(images, np.float32))
-    pending = {
-        remote.remote(config, weights, stacked, p, first, count, seed, labels): (index, count)
-        for index, (first, count) in enumerate(part_bounds(members, parts))
-    }
+    # Into the object store once per run, whatever the number of fractions and replicates
+    weights = remember(
+        ("weights", id(model)), model, lambda: ray.put([np.asarray(w) for w in model.get_weights()])
+    )[0]
+    stacked = put_images(ray, images)[0]
+    pending = {}
+    for index, (first, count) in enumerate(part_bounds(members, parts)):
+        ref = remote.remote(config, weights, stacked, p, first, count, seed, labels, **options)
+        pending[ref] = (index, count)
     found = {}
     try:
         while pending:

@@ -23,6 +23,11 @@ from mnistlab.uncertainty import metrics
 TUNING_IN = 2000  # held-out images used (AUROC standard error about 0.005 with 1,000 out)
 TUNING_OUT = 1000  # generated out-of-distribution images, half of each kind
 TILE = 7
+# Values tuned, by (base model, held-out images, name): small records, kept for the process,
+# so a study that reuses another's outputs still reports what they were computed with. Each
+# entry keeps its model, so the model's id stays its own; the oldest go first.
+_TUNED: dict = {}
+MAX_TUNED = 64  # 5 tuned detectors of 12 models and more
 RULE = (
     "chosen by AUROC on held-out images vs a validation OOD set generated from them "
     "(tile-scrambled images and smoothed-noise blobs), never a test set"
@@ -81,3 +86,23 @@ def best(grid, score) -> dict:
     results = [(value, auroc_in_out(*score(value))) for value in grid]
     value, auroc = max(results, key=lambda r: r[1])  # max keeps the first of equal ones
     return {"value": value, "auroc": auroc, "grid": [[v, a] for v, a in results]}
+
+
+def keep(model, held_out: str, name: str, record: dict) -> None:
+    """Remember what was tuned for a model (held_out: the fingerprint of its held-out images)."""
+    while len(_TUNED) >= MAX_TUNED:
+        _TUNED.pop(next(iter(_TUNED)))
+    _TUNED[(id(model), held_out, name)] = (model, record)
+
+
+def remembered(model, held_out: str, name: str, search) -> dict:
+    """search()'s record (best's), computed once per model, held-out split and name."""
+    if (id(model), held_out, name) not in _TUNED:
+        keep(model, held_out, name, search())
+    return _TUNED[(id(model), held_out, name)][1]
+
+
+def records(model, held_out: str) -> dict:
+    """{name: record} of everything tuned for a model and held-out split."""
+    mine = (id(model), held_out)
+    return {key[2]: record for key, (_, record) in _TUNED.items() if key[:2] == mine}

@@ -1,0 +1,198 @@
+"""Method outputs on a Ray cluster (`--executor ray`): the evaluation jobs of one seed replicate
+as Ray tasks; the driver keeps the statistics, figures and report.
+
+A job is a group of methods that share their expensive part, computed on the sets the output
+store does not already hold: one per family (the feature-space detectors share the training
+features, the MC-dropout scores their passes, the deep-ensemble scores their members). Weight
+dropout's methods stay on the driver, whose Evaluation sends their K members to the cluster
+in parts (remote_members.py), so one fraction's members spread over several workers.
+
+What travels: each network (config and weights) and each image array goes into Ray's object
+store once per run, whatever the number of jobs and replicates that use it; a worker keeps
+the networks it rebuilt, so its fits (training features, Laplace's curvature, tuned
+hyperparameters) are shared between the jobs it runs. A job returns the methods' outputs,
+the hyperparameters it tuned and the FLOPs it did. A worker runs the same code on the same
+arrays as the driver would, so the outputs are the local run's, bit for bit. Failed jobs and
+lost workers are retried by Ray; finished jobs go into the output store as they arrive; on
+Ctrl-C or an error the pending jobs are cancelled.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from mnistlab import flops, interrupt, progress
+from mnistlab.training.remote import RETRIES, connect
+from mnistlab.uncertainty.method import ENSEMBLE
+from mnistlab.uncertainty.output_store import fingerprint
+
+MAX_REFS = 64  # arrays and networks kept in the object store for this run, oldest freed first
+_REFS: OrderedDict = OrderedDict()  # driver: identity -> (the object kept alive, [ObjectRef])
+_CONNECTION: dict = {}  # driver: the Ray job the references belong to
+_NETWORKS: OrderedDict = OrderedDict()  # worker: ObjectRef hex -> TrainedModel
+
+
+def remember(key, keep, make):
+    """[ObjectRef] of an object put once (a list, so a worker receives the reference itself
+    and can recognize a network it has already rebuilt)."""
+    import ray
+
+    job = ray.get_runtime_context().get_job_id()
+    if _CONNECTION.get("job") != job:  # connected again (ray.init): the old references are void
+        _REFS.clear()
+        _CONNECTION["job"] = job
+    if key not in _REFS:
+        while len(_REFS) >= MAX_REFS:
+            _REFS.popitem(last=False)
+        _REFS[key] = (keep, [make()])
+    _REFS.move_to_end(key)
+    return _REFS[key][1]
+
+
+def put_images(ray, images: np.ndarray) -> list:
+    images = np.ascontiguousarray(images, np.float32)
+    return remember(("images", fingerprint(images)), None, lambda: ray.put(images))
+
+
+def put_network(ray, trained) -> list:
+    """A trained model's spec and weights; keyed by the keras model, kept alive with its ref."""
+    weights = [np.asarray(w) for w in trained.model.get_weights()]
+    return remember(
+        ("network", id(trained.model)), trained.model, lambda: ray.put((trained.spec, weights))
+    )
+
+
+def _network(ray, ref: list):
+    """The worker's TrainedModel for a network reference, rebuilt once per worker process."""
+    from mnistlab.models.networks import build_model
+    from mnistlab.training.cache import TrainedModel
+
+    key = ref[0].hex()
+    if key not in _NETWORKS:
+        while len(_NETWORKS) >= MAX_REFS:
+            _NETWORKS.popitem(last=False)
+        spec, weights = ray.get(ref[0])
+        model = build_model(spec.model, seed=0)
+        model.set_weights(weights)
+        _NETWORKS[key] = TrainedModel(spec, model)
+    return _NETWORKS[key]
+
+
+def group_key(method) -> tuple:
+    """Methods evaluated in one job: those of a family (and fraction) share their costly part."""
+    return (method.family, method.p)
+
+
+def grouped(todo: list) -> dict:
+    """{group: [(method, missing sets)]}: the jobs, weight dropout's methods left out."""
+    groups: dict = {}
+    for method, missing in todo:
+        if not on_driver(method):
+            groups.setdefault(group_key(method), []).append((method, missing))
+    return groups
+
+
+def on_driver(method) -> bool:
+    """Weight dropout's methods: their members go to the cluster in parts instead."""
+    return method.per_fraction
+
+
+def job_on_worker(job: dict, methods: list, missing: list) -> dict:
+    """The Ray task: the methods' outputs on their missing sets, in a worker's Evaluation."""
+    import ray
+
+    import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
+
+    def images(ref):
+        return ray.get(ref[0])
+
+    roles = {
+        role: [_network(ray, r) for r in ref] if role == ENSEMBLE else _network(ray, ref)
+        for role, ref in job["models"].items()
+    }
+    names = sorted({name for sets in missing for name in sets}, key=job["order"].index)
+    start = flops.total()
+    evaluation = job["evaluation"](  # the driver's Evaluation class, imported here by name
+        roles,
+        {name: images(job["sets"][name]) for name in names},
+        validation=(images(job["validation"][0]), images(job["validation"][1])),
+        train_images=images(job["train"][0]),
+        train_labels=images(job["train"][1]),
+        seed=job["seed"],
+        members=job["members"],
+        memory_budget=job["memory_budget"],
+        label=job["label"],
+    )
+    outputs = [
+        method.outputs(evaluation._view(tuple(sets)), method)
+        for method, sets in zip(methods, missing, strict=True)
+    ]
+    return {"outputs": outputs, "tuned": evaluation.tuned_values(), "flops": flops.total() - start}
+
+
+def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None):
+    """Yield (method, missing sets, (probabilities, score)) for every (method, missing) of
+    `todo`: jobs on the cluster as they finish, then weight dropout's methods (driver)."""
+    ray = connect(evaluation.ray_address)
+    remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
+        task or job_on_worker
+    )
+    groups = grouped(todo)
+    pending = {}
+    if groups:
+        job = _job(ray, evaluation)
+        for group in groups.values():
+            methods, missing = [m for m, _ in group], [list(s) for _, s in group]
+            pending[remote.remote(job, methods, missing)] = group
+    try:
+        with progress.task(f"{evaluation.label}: evaluation jobs on Ray", len(pending)) as bar:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                interrupt.check()
+                for ref in done:
+                    group, result = pending.pop(ref), ray.get(ref)
+                    flops.add(result["flops"])  # the workers' arithmetic, in the FLOP floor
+                    evaluation.adopt_tuned(result["tuned"])
+                    bar.advance(1)
+                    for (method, missing), outputs in zip(group, result["outputs"], strict=True):
+                        yield method, missing, outputs
+    finally:
+        for ref in pending:  # interrupted or failed: do not leave jobs running
+            ray.cancel(ref, force=True)
+    for method, missing in todo:
+        if on_driver(method):
+            yield method, missing, method.outputs(evaluation._view(missing), method)
+
+
+def _job(ray, evaluation) -> dict:
+    """What every job of this replicate reads: references to its networks and arrays."""
+    models = {
+        role: [put_network(ray, m) for m in value] if role == ENSEMBLE else put_network(ray, value)
+        for role, value in evaluation.models.items()
+    }
+    x_val, y_val = evaluation.validation
+    labels = evaluation.train_labels
+    return {
+        "evaluation": type(evaluation),
+        "models": models,
+        "sets": {name: put_images(ray, images) for name, images in evaluation.sets.items()},
+        "order": list(evaluation.sets),
+        "validation": (put_images(ray, x_val), _put_labels(ray, y_val)),
+        "train": (put_images(ray, evaluation.train_images), _put_labels(ray, labels)),
+        "seed": evaluation.seed,
+        "members": evaluation.members,
+        "memory_budget": evaluation.memory_budget,
+        "label": evaluation.label,
+    }
+
+
+def _put_labels(ray, labels) -> list:
+    if labels is None:
+        return remember(("labels", None), None, lambda: ray.put(None))
+    labels = np.ascontiguousarray(labels)
+    return remember(
+        ("labels", labels.shape, fingerprint(labels.astype(np.float32))), None,
+        lambda: ray.put(labels),
+    )  # fmt: skip
