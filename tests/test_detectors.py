@@ -190,3 +190,16 @@ def test_the_sign_of_every_energy_score_less_activation_is_less_trust():
         lambda f: shaping.scale_energy(f, kernel, 0.0, 50.0),
     ):
         assert (score(weak) > score(strong)).all()
+
+
+def test_tuned_values_are_listed_by_name_whatever_order_they_were_tuned_in():
+    """Ray jobs finish in any order; the report's table of tuned values must not follow it."""
+    from mnistlab.uncertainty import tuning
+
+    model = object()
+    for name in ("scale", "odin", "ash", "knn"):
+        tuning.keep(model, "held-out print", name, {"value": name})
+    assert list(tuning.records(model, "held-out print")) == ["ash", "knn", "odin", "scale"]
+    assert tuning.remembered(model, "held-out print", "knn", lambda: {"value": 0}) == {
+        "value": "knn"
+    }  # remembered: the search does not run again

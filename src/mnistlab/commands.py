@@ -137,9 +137,11 @@ def cmd_report(args) -> int:
     for name, seconds in result["meta"]["study_seconds"].items():
         reused = result["meta"]["reused"].get(name)
         print(f"  {name:11s} {seconds:6.1f} s{'  (reused)' if reused else ''}")
-    from mnistlab.report.cost import cost_text
+    from mnistlab.report.cost import cost_text, ray_text
 
     print(f"  cost: {cost_text(result['meta']['cost'])}")
+    if result["meta"]["ray"] is not None:
+        print(f"  ray: {ray_text(result['meta']['ray'])}")
     return 0
 
 

@@ -23,6 +23,7 @@ from mnistlab.runs import check_writable, clean_temporaries, environment, write_
 from mnistlab.studies import registry
 from mnistlab.studies.framework.context import StudyContext, get_models, plan_specs
 from mnistlab.training import is_cached
+from mnistlab.uncertainty import remote_outputs
 from mnistlab.version import __version__
 
 
@@ -130,7 +131,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
     """Run or reuse every planned study (default: all, default options); write OUT/report/."""
     plan = default_plan() if plan is None else plan
     check_writable(Path(ctx.out) / "report" / "figures", "--out")  # before the work, not after
-    start, flop = time.perf_counter(), {}
+    start, flop, sent = time.perf_counter(), {}, dict(remote_outputs.TRAFFIC)
     documents, seconds = run_studies(ctx, plan, flop)
     cost = measure_cost(seconds, flop, size=1024 if ctx.quick else 2048)
     out = Path(ctx.out)
@@ -169,6 +170,10 @@ def run(ctx: StudyContext, plan=None) -> dict:
         "data_sha256": {name: file_checksums(name) for name in ("mnist", "fashion-mnist")},
         # The trust explorer beside the report (`mnistlab explore --out` the same folder)
         "explorer": (Path(ctx.out) / "explore" / "index.html").is_file(),
+        # With --executor ray: the evaluation tasks and the objects put into Ray's store
+        "ray": {k: v - sent[k] for k, v in remote_outputs.TRAFFIC.items()}
+        if ctx.executor == "ray"
+        else None,
     }
     results = {
         **meta,

@@ -25,3 +25,12 @@ def cost_row(meta: dict) -> str:
             f"reused them all in {this_run['wall_seconds']:.1f} s)"
         )
     return text
+
+
+def ray_text(sent: dict) -> str:
+    """What a run sent to Ray besides training: its evaluation tasks and the objects put."""
+    return (
+        f"{sent['jobs']} evaluation jobs and {sent['parts']} parts of weight-dropout members "
+        f"as tasks; {sent['objects']} objects ({sent['bytes'] / 2**20:.0f} MiB) put into "
+        "the object store"
+    )

@@ -106,7 +106,7 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                 if ctx.executor == "ray":  # the members in parts, on the cluster's workers
                     members_seen = members_on_ray(
                         trained.spec.model, trained.model, images, labels=labels,
-                        address=ctx.ray_address, **run,
+                        address=ctx.ray_address, memory_budget=ctx.memory_budget, **run,
                     )  # fmt: skip
                 else:
                     sink = MemberSummary(members, len(images), labels=labels)

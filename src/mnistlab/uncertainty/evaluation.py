@@ -204,6 +204,7 @@ class Evaluation:
                 return members_on_ray(
                     config, self.model(BASE), stacked, p=p, members=self.members,
                     seed=self.seed, address=self.ray_address, progress_task=bar,
+                    memory_budget=self.memory_budget,
                 )  # fmt: skip
             return ensemble_logits(
                 self.model(BASE), stacked, p=p, members=self.members,

@@ -2,12 +2,15 @@
 parts of consecutive members, each part one Ray task, and the parts' summaries are merged.
 
 The model's weights and the images go into Ray's object store once per run, whatever the
-number of parts, fractions and replicates. A worker rebuilds the network from its config, runs its members (the same members as
-on one machine: member k's masks depend only on the seed, k and the layer) into a
-MemberSummary, O(images) in size, and sends that back. The driver merges the parts in member
-order (MemberSummary.merged): votes and member accuracies equal one pass, the mean probability
-equals it within float32 rounding. Failed tasks and lost workers are retried by Ray; on
-Ctrl-C or an error the pending parts are cancelled.
+number of parts, fractions and replicates. A worker rebuilds the network from its config and
+runs its members into a MemberSummary, O(images) in size, which it sends back; the driver
+merges the parts in member order (MemberSummary.merged).
+
+The same numbers as one pass, bit for bit: member k's masks depend only on the seed, k and
+the layer; the parts are whole chunks of the one pass's member chunks (the same members
+evaluated together, in calls of the same shape, so the same float rounding), and the merged
+summary's float64 sums make the float32 mean independent of the split. Failed tasks and lost
+workers are retried by Ray; on Ctrl-C or an error the pending parts are cancelled.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import numpy as np
 from mnistlab import flops, interrupt
 from mnistlab.models.networks import multiply_adds
 from mnistlab.training.remote import RETRIES, connect
+from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, chunk_sizes
 from mnistlab.uncertainty.members import MemberSummary
-from mnistlab.uncertainty.remote_outputs import put_images, remember
+from mnistlab.uncertainty.remote_outputs import TRAFFIC, put_images, remember
 
 
 def summary_on_worker(config, weights, images, p, first, count, seed, labels=None, **options):
@@ -35,20 +39,27 @@ def summary_on_worker(config, weights, images, p, first, count, seed, labels=Non
     )
 
 
-def part_bounds(members: int, parts: int) -> list[tuple[int, int]]:
-    """(first, count) of each part: consecutive members, sizes differing by at most one."""
-    edges = np.linspace(0, members, min(parts, members) + 1).astype(int)
+def part_bounds(members: int, parts: int, chunk: int = 1) -> list[tuple[int, int]]:
+    """(first, count) of each part: consecutive whole chunks of `chunk` members (the last
+    chunk may be short), as evenly spread as the chunks allow."""
+    chunks = -(-members // chunk)
+    edges = np.linspace(0, chunks, min(parts, chunks) + 1).astype(int) * chunk
+    edges = np.minimum(edges, members)
     return [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def members_on_ray(
     config, model, images, *, p: float, members: int, seed: int, address=None, parts=None,
     labels=None, progress_task=None, retries: int = RETRIES, task=None, drop_biases=False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> MemberSummary:  # fmt: skip
     """The MemberSummary of `members` weight-dropout copies of `model` (built from `config`)
-    on `images`, computed as Ray tasks (default: one part per CPU of the cluster);
-    drop_biases as in ensemble_logits."""
-    options = {"drop_biases": True} if drop_biases else {}
+    on `images`, computed as Ray tasks (default: one part per CPU of the cluster), equal to
+    ensemble_logits(..., memory_budget=memory_budget, sink=...); drop_biases as there."""
+    # The one pass's member chunk: every part runs whole chunks of it, in calls of its shape
+    chunk, _ = chunk_sizes(model, len(images), members, memory_budget)
+    options = {"member_chunk": chunk, "memory_budget": memory_budget}
+    options |= {"drop_biases": True} if drop_biases else {}
     ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
         task or summary_on_worker
@@ -56,13 +67,14 @@ def members_on_ray(
     parts = parts or max(1, int(ray.cluster_resources().get("CPU", 1)))
     # Into the object store once per run, whatever the number of fractions and replicates
     weights = remember(
-        ("weights", id(model)), model, lambda: ray.put([np.asarray(w) for w in model.get_weights()])
+        ("weights", id(model)), model, lambda: [np.asarray(w) for w in model.get_weights()]
     )[0]
-    stacked = put_images(ray, images)[0]
+    stacked = put_images(images)[0]
     pending = {}
-    for index, (first, count) in enumerate(part_bounds(members, parts)):
+    for index, (first, count) in enumerate(part_bounds(members, parts, chunk)):
         ref = remote.remote(config, weights, stacked, p, first, count, seed, labels, **options)
         pending[ref] = (index, count)
+    TRAFFIC["parts"] += len(pending)
     found = {}
     try:
         while pending:

@@ -28,15 +28,19 @@ from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.method import ENSEMBLE
 from mnistlab.uncertainty.output_store import fingerprint
 
-MAX_REFS = 64  # arrays and networks kept in the object store for this run, oldest freed first
-_REFS: OrderedDict = OrderedDict()  # driver: identity -> (the object kept alive, [ObjectRef])
+# Arrays and networks kept in the object store for this run, the oldest freed first past
+# these bounds (a default report puts about 1.3 GiB of distinct arrays)
+MAX_REFS, MAX_BYTES = 256, 4 << 30
+_REFS: OrderedDict = OrderedDict()  # driver: identity -> (object kept alive, [ObjectRef], bytes)
 _CONNECTION: dict = {}  # driver: the Ray job the references belong to
+# What this process sent to Ray: tasks, and objects put (the report prints it)
+TRAFFIC = {"jobs": 0, "parts": 0, "objects": 0, "bytes": 0}
 _NETWORKS: OrderedDict = OrderedDict()  # worker: ObjectRef hex -> TrainedModel
 
 
 def remember(key, keep, make):
-    """[ObjectRef] of an object put once (a list, so a worker receives the reference itself
-    and can recognize a network it has already rebuilt)."""
+    """[ObjectRef] of make()'s value, put into the object store once (a list, so a worker
+    receives the reference itself and can recognize a network it has already rebuilt)."""
     import ray
 
     job = ray.get_runtime_context().get_job_id()
@@ -44,24 +48,36 @@ def remember(key, keep, make):
         _REFS.clear()
         _CONNECTION["job"] = job
     if key not in _REFS:
-        while len(_REFS) >= MAX_REFS:
+        value = make()
+        size = sum(np.asarray(a).nbytes for a in _arrays(value))
+        while _REFS and (len(_REFS) >= MAX_REFS or _kept_bytes() + size > MAX_BYTES):
             _REFS.popitem(last=False)
-        _REFS[key] = (keep, [make()])
+        TRAFFIC["objects"] += 1
+        TRAFFIC["bytes"] += size
+        _REFS[key] = (keep, [ray.put(value)], size)
     _REFS.move_to_end(key)
     return _REFS[key][1]
 
 
-def put_images(ray, images: np.ndarray) -> list:
+def _kept_bytes() -> int:
+    return sum(entry[2] for entry in _REFS.values())
+
+
+def _arrays(value):
+    if isinstance(value, (list, tuple)):
+        return [a for item in value for a in _arrays(item)]
+    return [value] if isinstance(value, np.ndarray) else []
+
+
+def put_images(images: np.ndarray) -> list:
     images = np.ascontiguousarray(images, np.float32)
-    return remember(("images", fingerprint(images)), None, lambda: ray.put(images))
+    return remember(("images", fingerprint(images)), None, lambda: images)
 
 
-def put_network(ray, trained) -> list:
+def put_network(trained) -> list:
     """A trained model's spec and weights; keyed by the keras model, kept alive with its ref."""
     weights = [np.asarray(w) for w in trained.model.get_weights()]
-    return remember(
-        ("network", id(trained.model)), trained.model, lambda: ray.put((trained.spec, weights))
-    )
+    return remember(("network", id(trained.model)), trained.model, lambda: (trained.spec, weights))
 
 
 def _network(ray, ref: list):
@@ -142,10 +158,12 @@ def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None)
     groups = grouped(todo)
     pending = {}
     if groups:
-        job = _job(ray, evaluation)
+        needed = {name for group in groups.values() for _, missing in group for name in missing}
+        job = _job(evaluation, needed)
         for group in groups.values():
             methods, missing = [m for m, _ in group], [list(s) for _, s in group]
             pending[remote.remote(job, methods, missing)] = group
+        TRAFFIC["jobs"] += len(pending)
     try:
         with progress.task(f"{evaluation.label}: evaluation jobs on Ray", len(pending)) as bar:
             while pending:
@@ -166,10 +184,11 @@ def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None)
             yield method, missing, method.outputs(evaluation._view(missing), method)
 
 
-def _job(ray, evaluation) -> dict:
-    """What every job of this replicate reads: references to its networks and arrays."""
+def _job(evaluation, needed: set) -> dict:
+    """What every job of this replicate reads: references to its networks and arrays (of the
+    image sets, those some job computes outputs on)."""
     models = {
-        role: [put_network(ray, m) for m in value] if role == ENSEMBLE else put_network(ray, value)
+        role: [put_network(m) for m in value] if role == ENSEMBLE else put_network(value)
         for role, value in evaluation.models.items()
     }
     x_val, y_val = evaluation.validation
@@ -177,10 +196,10 @@ def _job(ray, evaluation) -> dict:
     return {
         "evaluation": type(evaluation),
         "models": models,
-        "sets": {name: put_images(ray, images) for name, images in evaluation.sets.items()},
+        "sets": {k: put_images(v) for k, v in evaluation.sets.items() if k in needed},
         "order": list(evaluation.sets),
-        "validation": (put_images(ray, x_val), _put_labels(ray, y_val)),
-        "train": (put_images(ray, evaluation.train_images), _put_labels(ray, labels)),
+        "validation": (put_images(x_val), _put_labels(y_val)),
+        "train": (put_images(evaluation.train_images), _put_labels(labels)),
         "seed": evaluation.seed,
         "members": evaluation.members,
         "memory_budget": evaluation.memory_budget,
@@ -188,11 +207,11 @@ def _job(ray, evaluation) -> dict:
     }
 
 
-def _put_labels(ray, labels) -> list:
+def _put_labels(labels) -> list:
     if labels is None:
-        return remember(("labels", None), None, lambda: ray.put(None))
+        return remember(("labels", None), None, lambda: None)
     labels = np.ascontiguousarray(labels)
     return remember(
         ("labels", labels.shape, fingerprint(labels.astype(np.float32))), None,
-        lambda: ray.put(labels),
+        lambda: labels,
     )  # fmt: skip

@@ -103,6 +103,8 @@ def remembered(model, held_out: str, name: str, search) -> dict:
 
 
 def records(model, held_out: str) -> dict:
-    """{name: record} of everything tuned for a model and held-out split."""
+    """{name: record} of everything tuned for a model and held-out split, by name (the same
+    order however the tuning was spread over processes)."""
     mine = (id(model), held_out)
-    return {key[2]: record for key, (_, record) in _TUNED.items() if key[:2] == mine}
+    found = {key[2]: record for key, (_, record) in _TUNED.items() if key[:2] == mine}
+    return dict(sorted(found.items()))
