@@ -72,5 +72,18 @@ def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
         "dropout",
     }
     assert result["speedup_vs_notebook"] > 0
-    labels = [row[0] for row in bench_exercise.rows({"exercise": result})]
-    assert "exercise, 5 commands cold (ours)" in labels
+    peers = {"notebook", "pytorch"} & set(result)
+    assert result["fastest_peer"] in peers
+    fastest = min(result[name]["wall_seconds"] for name in peers)
+    assert result["speedup_vs_fastest_peer"] == fastest / result["ours"]["wall_seconds"]
+    rows = {row[0]: row for row in bench_exercise.rows({"exercise": result})}
+    assert "exercise, 5 commands cold (ours)" in rows
+    pytorch = rows["exercise, the plain PyTorch way (loop, copy and mask)"]
+    if "pytorch" in result:  # installed: it ran the whole exercise, and learned
+        assert set(result["pytorch"]["seconds"]) == set(result["notebook"]["seconds"])
+        assert min(result["pytorch"]["test_acc"].values()) > 0.2  # chance: 0.1
+    else:  # a row that says why
+        assert pytorch[1:] == (
+            "skipped",
+            "PyTorch is not installed (pip install 'mnistlab[bench]')",
+        )
