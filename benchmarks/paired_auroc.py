@@ -73,11 +73,11 @@ def main() -> None:
         sk, c = best_of(lambda s=score: scikit_learn(is_out, s, weights[:50]), repeats=1)
         sk *= len(weights) / 50  # 50 resamples timed, scaled to all
         assert np.allclose(a, b, atol=1e-6) and np.allclose(a[:50], c, atol=1e-6)
-        rows.append(
-            {"case": case, "ours_s": ours, "straightforward_s": plain, "sklearn_s": sk}
-        )
+        rows.append({"case": case, "ours_s": ours, "straightforward_s": plain, "sklearn_s": sk})
     print(f"{args.resamples} resamples of 10,000 in vs 1,000 out (best of 3; sklearn: 50, scaled)")
-    print(f"  {'case':18s} {'ours':>8s} {'vectorized':>11s} {'sklearn':>9s} {'x vect.':>8s} {'x sklearn':>10s}")
+    print(
+        f"  {'case':18s} {'ours':>8s} {'vectorized':>11s} {'sklearn':>9s} {'x vect.':>8s} {'x sklearn':>10s}"
+    )
     for r in rows:
         print(
             f"  {r['case']:18s} {r['ours_s']:7.3f}s {r['straightforward_s']:10.3f}s "

@@ -80,3 +80,10 @@ def _stamps_follow_the_environment():
     stamps._ROOT.clear()
     yield
     stamps._ROOT.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first (otherwise in order): with pytest-xdist a long test then
+    starts at once instead of finishing alone at the end. Only tests that use no module-scoped
+    fixture are marked, so moving them sets up nothing twice."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

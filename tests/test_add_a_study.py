@@ -46,6 +46,7 @@ def test_readme_example_runs_from_the_cli(trained_data, per_class, tmp_path, cap
     assert (out / "per-class" / "per-class.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_readme_example_in_the_api_and_the_report(trained_data, per_class, tmp_path):
     import mnistlab
 

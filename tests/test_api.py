@@ -145,6 +145,7 @@ def test_keras_imported_first_with_jax_is_fine():
     assert done.returncode == 0 and done.stdout.strip() == "jax"
 
 
+@pytest.mark.slow
 def test_notebook_runs_on_the_quick_profile(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
     """The example notebook (mnistlab/examples/exercise.ipynb), executed cell by cell in a real Jupyter kernel."""
     nbformat = pytest.importorskip("nbformat")

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from mnistlab.cli import main
 
 
+@pytest.mark.slow
 def test_bench_quick_smoke(trained_data, tmp_path, capsys):
     out = tmp_path / "out"
     assert (
@@ -54,6 +57,7 @@ def test_memory_budget_bounds_chunks_without_changing_results():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
     """The exercise benchmark in quick mode, with one of its five commands: both ways run,
     the study's FLOPs come back from its results.json, the ratios are formed."""

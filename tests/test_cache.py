@@ -3,6 +3,7 @@ out in one line and retrained, never silently used."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -59,7 +60,9 @@ def test_truncated_model_file_is_retrained(two_models, capsys):
 @pytest.mark.parametrize(
     "content, command",
     [
-        ("{", ["report", "--quick", "--seeds", "1"]),  # the report finds it (one whole report)
+        pytest.param(  # the report finds it (one whole report)
+            "{", ["report", "--quick", "--seeds", "1"], marks=pytest.mark.slow
+        ),
         ("null", ["cross", "--quick"]),  # the same reuse check, through the study's own command
         ("[1, 2]", ["cross", "--quick"]),
         ("", ["cross", "--quick"]),
@@ -125,3 +128,55 @@ def test_cache_keys_of_existing_models_survive_new_spec_fields():
     subset = RunSpec("mnist", train=TrainConfig(classes=(4, 0, 1, 2, 3)))
     assert subset.cache_key("abc") != RunSpec("mnist").cache_key("abc")
     assert subset.train.classes == (0, 1, 2, 3, 4)  # sorted: the same classes, one key
+
+
+WARM = """
+import sys
+from mnistlab.cli import main
+code = main(["-q", *sys.argv[1:]])
+print(code, "keras" in sys.modules, "jax" in sys.modules)
+"""
+
+
+def test_a_warm_command_that_needs_no_prediction_imports_neither_keras_nor_jax(
+    real_data_dir, real_cache_dir, tmp_path
+):
+    """A cached model is found by its file's SHA-256 and read only when used: the tutorial
+    (recorded numbers only) answers without importing Keras or JAX, the second time."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", WARM, "tutorial", "--quick", "--out", str(tmp_path)]
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(real_data_dir)}
+    env["MNISTLAB_CACHE_DIR"] = str(real_cache_dir)
+    runs = [subprocess.run(command, capture_output=True, text=True, env=env) for _ in range(2)]
+    assert [run.stdout.split()[-3:] for run in runs][1] == ["0", "False", "False"], runs[1].stderr
+
+
+def test_a_model_found_by_its_file_checksum_is_read_on_first_use(two_models, tmp_path):
+    from mnistlab.training.cache import _LOADED, StoredModel, load
+
+    first, _ = two_models
+    _LOADED.clear()
+    found = load(first.spec, first.path)
+    assert isinstance(found.stored, StoredModel) and found.stored._model is None
+    for a, b in zip(found.model.get_weights(), first.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert found.model is found.model and replace(found).model is found.model  # read once
+
+
+def test_an_entry_from_before_file_checksums_is_verified_and_given_one(two_models):
+    from mnistlab.runs import read_json, write_json
+    from mnistlab.training.cache import _LOADED, StoredModel, load
+
+    first, _ = two_models
+    meta = read_json(first.path / "meta.json")
+    recorded = meta.pop("file_sha256")
+    write_json(first.path / "meta.json", meta)  # as an older mnistlab wrote it
+    _LOADED.clear()
+    found = load(first.spec, first.path)
+    assert not isinstance(found.stored, StoredModel)  # read and its weights checked
+    assert read_json(first.path / "meta.json")["file_sha256"] == recorded
+    _LOADED.clear()
+    assert isinstance(load(first.spec, first.path).stored, StoredModel)

@@ -142,3 +142,21 @@ def test_the_page_computes_what_python_computes_and_reacts(explorer, tmp_path, m
 def test_the_explorer_is_for_the_mlp(trained_data, tmp_path, capsys):
     assert main(["explore", "--quick", "--arch", "lenet5", "--out", str(tmp_path)]) == 2
     assert "the explorer's forward pass is the tutorial MLP's" in capsys.readouterr().err
+
+
+def test_the_report_keeps_a_page_made_from_the_same_models(trained_data, tmp_path):
+    """The page records what it was made of; a report (which reuses) keeps an unchanged page
+    as it is, `mnistlab explore` (which does not) writes it again."""
+    from dataclasses import replace
+
+    from mnistlab.explore import page
+    from mnistlab.studies.framework.context import StudyContext
+
+    ctx = StudyContext(out=tmp_path / "out", quick=True, reuse=True)
+    path = page.write(ctx)
+    stamp, written = page.stamp_of(path), path.stat().st_mtime_ns
+    assert stamp is not None and path.read_text().startswith("<!DOCTYPE html>\n<!-- mnistlab")
+    assert page.write(ctx) == path and path.stat().st_mtime_ns == written  # kept
+    page.write(replace(ctx, reuse=False))
+    assert path.stat().st_mtime_ns != written and page.stamp_of(path) == stamp  # written again
+    assert page.stamp_of(tmp_path / "missing.html") is None

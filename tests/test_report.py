@@ -223,6 +223,7 @@ def test_conclusions_follow_the_numbers(quick_report):
     assert f"at p={best['p']:g}) is" in text and expected in text
 
 
+@pytest.mark.slow
 def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
     trained_data, tmp_path, monkeypatch, capsys
 ):
@@ -404,6 +405,7 @@ def _check_figure_text(report_dir, scales: str) -> None:
     assert not overlapping, f"titles drawn over each other: {overlapping}"
 
 
+@pytest.mark.slow
 def test_quick_report_on_real_data(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(real_cache_dir))
     out = tmp_path / "out"

@@ -235,18 +235,19 @@ def test_unknown_arch_in_the_api_names_the_keyword(synthetic_data, tmp_path):
 
 def test_a_cached_conv_model_loads_in_a_new_process(real_data_dir, tmp_path):
     """A process that builds no model must still read a cached LeNet-5 (its layers are
-    mnistlab's own classes): the second command loads it instead of training again."""
+    mnistlab's own classes): the second command (which predicts, so it reads the model
+    file) loads it instead of training again."""
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "MNISTLAB_DATA_DIR": str(real_data_dir)}
     env["MNISTLAB_CACHE_DIR"] = str(tmp_path / "cache")
-    command = [sys.executable, "-m", "mnistlab", "-q", "tutorial", "--arch", "lenet5"]
+    command = [sys.executable, "-m", "mnistlab", "-q", "confidence", "--arch", "lenet5"]
     command += ["--quick", "--dataset", "mnist", "--out", str(tmp_path / "out")]
     for expected in (False, True):
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "retraining" not in done.stderr
-        model = _results(tmp_path / "out", "tutorial")["datasets"]["mnist"]["model"]
+        model = _results(tmp_path / "out", "confidence")["datasets"]["mnist"]["model"]
         assert model["from_cache"] is expected

@@ -91,11 +91,12 @@ def run_studies(ctx: StudyContext, plan, flop: dict | None = None) -> tuple[dict
 
 
 def measure_cost(seconds: dict, flop: dict, *, size: int = 2048) -> dict:
-    """Wall time against the FLOP floor of the work done (flops.py), in all and per phase."""
-    peak = flops.matmul_peak(size=size)
+    """Wall time against the FLOP floor of the work done (flops.py), in all and per phase.
+    A run that computed nothing (every result reused) has no floor, and measures no peak."""
+    peak = flops.matmul_peak(size=size) if sum(flop.values()) > 0 else None
 
     def against_floor(wall: float, work: float) -> dict:
-        floor = work / (peak * 1e9)
+        floor = work / (peak * 1e9) if peak else 0.0
         return {
             "wall_seconds": wall,
             "flop": work,

@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -176,16 +177,17 @@ def cpu_name() -> str:
 
 
 def environment() -> dict:
-    """What produced a result: library versions, machine, accelerator, time."""
-    import jax
-    import keras
-
+    """What produced a result: library versions, machine, accelerator, time. The devices are
+    JAX's when this process computed with it; a run that only read recorded numbers never
+    imports JAX or Keras (devices: [])."""
+    jax, keras = sys.modules.get("jax"), sys.modules.get("keras")
+    backend = keras.backend.backend() if keras else os.environ.get("KERAS_BACKEND", "jax")
     return {
         "versions": library_versions(),
-        "keras_backend": keras.backend.backend(),
+        "keras_backend": backend,
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
-        "devices": [str(d) for d in jax.devices()],
+        "devices": [str(d) for d in jax.devices()] if jax else [],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -61,7 +61,7 @@ def train(spec, x: np.ndarray, y: np.ndarray):
     torch.manual_seed(spec.seed)
     model = network(spec.model)
     step = optimizer(spec.train.optimizer, model.parameters(), spec.train.learning_rate)
-    x, y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    x, y = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(y.astype(np.int64))
     batch = spec.train.batch_size
     for _ in range(spec.train.epochs):
         order = torch.randperm(len(x))

@@ -4,7 +4,9 @@ image or a blend of two. `--serve` serves it on 127.0.0.1 and opens it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from mnistlab.runs import atomic_path
 from mnistlab.studies.framework.context import StudyContext, test_set, trained_models, tutorial_spec
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+from mnistlab.version import __version__
 
 DATASETS = ("mnist", "fashion-mnist")
 EXTRA_MEMBERS = 2  # the deep ensemble on the page: the base model and two more (page size)
@@ -42,9 +45,9 @@ def model_plan(ctx: StudyContext) -> dict:
     return plan
 
 
-def build(ctx: StudyContext) -> dict:
+def build(ctx: StudyContext, models: dict | None = None) -> dict:
     """The page's payload: both data sets, from the models trained (or cached) for them."""
-    models = trained_models(ctx, model_plan(ctx))
+    models = trained_models(ctx, model_plan(ctx)) if models is None else models
     datasets = []
     for dataset in DATASETS:
         progress.say(f"explore: {dataset}: thresholds on the held-out split, weights")
@@ -77,12 +80,43 @@ def html(payload: dict) -> str:
 
 
 def write(ctx: StudyContext) -> Path:
-    """OUT/explore/index.html, written atomically; returns its path."""
+    """OUT/explore/index.html, written atomically; returns its path. When reusing (the
+    report), a page made from the same models, options and version is kept as it is."""
     page = ctx.folder("explore") / "index.html"
-    text = html(build(ctx))
+    models = trained_models(ctx, model_plan(ctx))
+    stamp = fingerprint(ctx, models)
+    if ctx.reuse and not ctx.retrain and stamp_of(page) == stamp:
+        return page
+    text = html(build(ctx, models))
+    doctype, rest = text.split("\n", 1)
     with atomic_path(page) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_text(f"{doctype}\n<!-- {STAMP} {stamp} -->\n{rest}", encoding="utf-8")
     return page
+
+
+STAMP = "mnistlab explorer"
+
+
+def fingerprint(ctx: StudyContext, models: dict) -> str:
+    """What the page is made of: the models' recorded weights, the options, the version."""
+    weights = [m.meta.get("weights_sha256") for m in plan_models(models)]
+    made_of = [__version__, ctx.seed, ctx.quick, weights]
+    return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
+
+
+def plan_models(models: dict) -> list:
+    return [m for value in models.values() for m in (value if isinstance(value, list) else [value])]
+
+
+def stamp_of(page: Path) -> str | None:
+    """The fingerprint a page was written with (its second line), or None."""
+    try:
+        with open(page, encoding="utf-8") as handle:
+            handle.readline()
+            found = re.fullmatch(rf"<!-- {STAMP} ([0-9a-f]+) -->\n?", handle.readline())
+    except (OSError, UnicodeDecodeError):
+        return None
+    return found.group(1) if found else None
 
 
 def serve(page: Path, port: int = 0) -> None:

@@ -134,7 +134,8 @@ def _header_rows(meta: dict) -> list[tuple[str, str]]:
         ("libraries", versions),
         (
             "machine",
-            f"{env['cpu']} ({env['cpu_count']} cores); devices: {', '.join(env['devices'])}",
+            f"{env['cpu']} ({env['cpu_count']} cores); devices: "
+            + (", ".join(env["devices"]) or "none used in this run (every result reused)"),
         ),
         (
             "network",

@@ -18,6 +18,7 @@ import numpy as np
 from mnistlab import progress
 from mnistlab.config import RunSpec
 from mnistlab.data import data_checksum, default_cache_root
+from mnistlab.errors import UserError
 from mnistlab.runs import (
     atomic_path,
     clean_temporaries,
@@ -32,11 +33,44 @@ from mnistlab.runs import (
 
 @dataclass
 class TrainedModel:
+    """A trained model and what its training recorded. `stored` is the keras.Model, or for a
+    model found in the cache a StoredModel that reads it on first use of .model: a study that
+    needs only the recorded numbers (the tutorial, the variants) never imports Keras."""
+
     spec: RunSpec
-    model: object  # keras.Model
+    stored: object  # keras.Model, or StoredModel
     meta: dict = field(default_factory=dict)  # accuracies, history, timings, provenance
     path: Path | None = None  # cache folder
     from_cache: bool = False
+
+    @property
+    def model(self):
+        """The keras.Model (the same object for every copy of this record)."""
+        return self.stored.read() if isinstance(self.stored, StoredModel) else self.stored
+
+
+class StoredModel:
+    """A cache entry's model file, verified by its SHA-256 when found, read by Keras once."""
+
+    def __init__(self, path: Path, sha256: str):
+        self.path, self.sha256, self._model = path, sha256, None
+
+    def read(self):
+        if self._model is None:
+            import keras
+
+            import mnistlab.models.layers  # noqa: F401  (registers the layers files name)
+
+            if file_sha256(self.path) != self.sha256:  # replaced since it was found
+                raise UserError(
+                    f"the cached model {self.path} changed while this run used it; run again"
+                )
+            self._model = keras.saving.load_model(self.path, compile=False)
+        return self._model
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def resolve_cache_dir(cache_dir=None) -> Path:
@@ -94,19 +128,28 @@ def remember(trained: TrainedModel) -> TrainedModel:
 
 def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     """The cached model of `spec`, or None (after one line saying why) if the entry is missing,
-    damaged, made for another spec, or its weights are not the ones it recorded."""
-    import keras
-
-    import mnistlab.models.layers  # noqa: F401  (registers the conv layers that model files name)
-
+    damaged, made for another spec, or its weights are not the ones it recorded. An entry
+    whose model file has the SHA-256 its meta recorded is returned without reading the model
+    (StoredModel reads it when it is used); an older entry is read and its weights checked,
+    and its file's SHA-256 recorded for the next time."""
     if not (folder / "meta.json").is_file():
         return None
     seen = _LOADED.get(folder)
     if seen is not None and seen[0] == _stamp(folder) and seen[1].spec == spec:
         return replace(seen[1], from_cache=True)
+    model_file = folder / "model.keras"
     try:
         meta = read_json(folder / "meta.json")
-        model = keras.saving.load_model(folder / "model.keras", compile=False)
+        actual = file_sha256(model_file)
+        ours = isinstance(meta, dict) and meta.get("config") == to_jsonable(spec.identity())
+        if ours and meta.get("file_sha256") == actual:
+            stored = StoredModel(model_file, actual)
+            return remember(TrainedModel(spec, stored, meta, folder, from_cache=True))
+        import keras
+
+        import mnistlab.models.layers  # noqa: F401  (registers the layers model files name)
+
+        model = keras.saving.load_model(model_file, compile=False)
     except Exception as exc:  # a damaged cache entry is retrained, not fatal
         progress.say(f"cache entry {folder} cannot be read ({type(exc).__name__}); retraining")
         return None
@@ -115,6 +158,9 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     elif meta.get("weights_sha256") != weights_sha256(model):
         problem = "holds weights other than the ones it recorded (replaced or damaged)"
     else:
+        if meta.get("file_sha256") != actual:  # an entry from before file checksums
+            meta = {**meta, "file_sha256": actual}
+            write_json(folder / "meta.json", meta)
         return remember(TrainedModel(spec, model, meta, folder, from_cache=True))
     progress.say(f"cache entry {folder} {problem}; retraining")
     return None
@@ -128,6 +174,7 @@ def store(folder: Path, model, meta: dict) -> None:
     meta["weights_sha256"] = weights_sha256(model)  # checked on every load
     try:
         model.save(tmp / "model.keras")
+        meta["file_sha256"] = file_sha256(tmp / "model.keras")  # found by it, unread
         write_json(tmp / "meta.json", meta)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)
         _put_in_place(tmp, folder)

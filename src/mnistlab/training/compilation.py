@@ -10,6 +10,7 @@ program. A user who set JAX_COMPILATION_CACHE_DIR keeps their own choice.
 from __future__ import annotations
 
 import os
+import sys
 
 from mnistlab.training.cache import resolve_cache_dir
 
@@ -28,10 +29,18 @@ def enable_persistent_cache(cache_dir=None) -> str | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    import jax
+    settings = {
+        "jax_compilation_cache_dir": str(folder),
+        "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_SECONDS,
+        "jax_persistent_cache_min_entry_size_bytes": 0,
+    }
+    if "jax" in sys.modules:
+        import jax
 
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        for name, value in settings.items():
+            jax.config.update(name, value)
+    else:  # JAX reads them when it is imported: a command that never compiles never imports it
+        for name, value in settings.items():
+            os.environ[name.upper()] = str(value)
     _enabled = str(folder)
     return _enabled

@@ -101,8 +101,6 @@ def train_many(
     in parallel worker threads; models of one architecture share one compiled epoch.
     executor="ray": each model is a task on the Ray cluster at ray_address (default: a
     local instance), see remote.py."""
-    import keras
-
     from mnistlab.training.compilation import enable_persistent_cache
 
     enable_persistent_cache(cache_dir)
@@ -124,6 +122,8 @@ def train_many(
     if jobs and executor == "ray":
         _train_on_ray(jobs, results, data_dir, ray_address)
     elif jobs:
+        import keras
+
         runners: dict = {}
         for _, job in jobs:
             prepare(job, data_dir, runners)
