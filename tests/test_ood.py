@@ -139,3 +139,15 @@ def test_bad_class_subsets_are_refused():
     for classes in ((1,), (0, 0, 1), (0, 10), ("0", "1")):
         with pytest.raises(ConfigError, match="classes must be at least two distinct"):
             TrainConfig(classes=classes)
+
+
+def test_spearman_equals_scipy_with_and_without_ties():
+    from scipy.stats import spearmanr
+
+    from mnistlab.studies.ood.views import spearman
+
+    rng = np.random.default_rng(0)
+    cases = [(rng.random(9), rng.random(9)), ([1, 2, 2, 3, 5, 5, 5], [3, 1, 2, 2, 9, 8, 8])]
+    cases.append(([0.9, 0.8, 0.7, 0.95], [0.1, 0.2, 0.3, 0.05]))  # perfectly reversed
+    for a, b in cases:
+        assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)

@@ -183,7 +183,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
             k: {kk: vv for kk, vv in d.items() if kk != "environment"} for k, d in documents.items()
         },
     }
-    write_json(report_dir / "results.json", results)
+    write_json(report_dir / "results.json", results, compact=True)  # every study's, large
     write_text(report_dir / "report.md", render_markdown(sections, meta, figure_names))
     write_text(report_dir / "index.html", render_html(sections, meta))  # last: means complete
     return {
