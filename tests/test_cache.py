@@ -180,3 +180,24 @@ def test_an_entry_from_before_file_checksums_is_verified_and_given_one(two_model
     assert read_json(first.path / "meta.json")["file_sha256"] == recorded
     _LOADED.clear()
     assert isinstance(load(first.spec, first.path).stored, StoredModel)
+
+
+def test_an_old_entry_in_a_cache_that_cannot_be_written_still_loads(two_models, monkeypatch):
+    """Giving an old entry its checksum is an improvement, not a requirement: a read-only
+    cache still serves the model, checked the old way."""
+    from mnistlab.runs import read_json, write_json
+    from mnistlab.training import cache
+
+    first, _ = two_models
+    meta = read_json(first.path / "meta.json")
+    del meta["file_sha256"]
+    write_json(first.path / "meta.json", meta)
+    cache._LOADED.clear()
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache, "write_json", refused)
+    found = cache.load(first.spec, first.path)
+    assert found is not None and not isinstance(found.stored, cache.StoredModel)
+    assert "file_sha256" not in read_json(first.path / "meta.json")

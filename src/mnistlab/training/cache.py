@@ -5,6 +5,7 @@ A damaged entry (unreadable model or meta) is reported and retrained, never fata
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -160,7 +161,8 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     else:
         if meta.get("file_sha256") != actual:  # an entry from before file checksums
             meta = {**meta, "file_sha256": actual}
-            write_json(folder / "meta.json", meta)
+            with contextlib.suppress(OSError):  # read-only: checked the old way each time
+                write_json(folder / "meta.json", meta)
         return remember(TrainedModel(spec, model, meta, folder, from_cache=True))
     progress.say(f"cache entry {folder} {problem}; retraining")
     return None

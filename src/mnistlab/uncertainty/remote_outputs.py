@@ -29,7 +29,7 @@ from mnistlab.uncertainty.method import ENSEMBLE
 from mnistlab.uncertainty.output_store import fingerprint
 
 # Arrays and networks kept in the object store for this run, the oldest freed first past
-# these bounds (a default report puts about 1.3 GiB of distinct arrays)
+# these bounds (a default report puts 961 MiB of distinct arrays and networks)
 MAX_REFS, MAX_BYTES = 256, 4 << 30
 _REFS: OrderedDict = OrderedDict()  # driver: identity -> (object kept alive, [ObjectRef], bytes)
 _CONNECTION: dict = {}  # driver: the Ray job the references belong to
