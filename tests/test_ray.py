@@ -165,6 +165,33 @@ def test_weight_dropout_members_on_ray_merge_into_the_local_pass(local_ray):
     assert part_bounds(14, 8, chunk=4) == [(0, 4), (4, 4), (8, 4), (12, 2)]
 
 
+def test_mc_dropout_passes_on_ray_merge_into_the_local_pass(local_ray):
+    """K = 9 MC-dropout passes in parts of whole chunks (a budget giving chunks of 4 passes
+    on the network after its first dropout): the local summary bit for bit."""
+    from mnistlab.models.networks import build_model
+    from mnistlab.uncertainty import remote_outputs
+    from mnistlab.uncertainty.mc_dropout import mc_dropout_logits, member_chunk
+    from mnistlab.uncertainty.members import MemberSummary
+    from mnistlab.uncertainty.remote_members import members_on_ray
+
+    config = ModelConfig(hidden_units=(24,), dropout=0.2)
+    model = build_model(config, seed=3)
+    images = np.random.default_rng(0).random((50, 28, 28), dtype=np.float32)
+    budget = next(b for b in range(1000, 10**7, 500) if member_chunk(model, 50, 9, b) == 4)
+    local = mc_dropout_logits(
+        model, images, passes=9, seed=4, memory_budget=budget, sink=MemberSummary(9, 50)
+    )
+    before = remote_outputs.TRAFFIC["parts"]
+    remote = members_on_ray(
+        config, model, images, p=0.0, members=9, seed=4, parts=3, memory_budget=budget,
+        mc_dropout=True,
+    )  # fmt: skip
+    assert remote_outputs.TRAFFIC["parts"] - before == 3  # passes 0-3, 4-7, 8
+    np.testing.assert_array_equal(remote.counts, local.counts)
+    np.testing.assert_array_equal(remote.mean_probability(), local.mean_probability())
+    np.testing.assert_array_equal(remote.expected_entropy(), local.expected_entropy())
+
+
 @pytest.mark.parametrize("failure", ["raises", "worker dies"])
 def test_a_member_part_that_fails_once_is_retried(local_ray, tmp_path, failure):
     import os
@@ -218,8 +245,8 @@ def test_a_quick_report_on_ray_gives_the_local_numbers(
     local_ray, trained_data, tmp_path, monkeypatch, capsys
 ):
     """report --quick with --executor ray (each replicate's method outputs as Ray jobs by
-    family, weight dropout's members in parts, in the method studies and the dropout study)
-    gives every number of the local run exactly."""
+    family; weight dropout's members and MC dropout's passes in parts, in the method studies
+    and the dropout study) gives every number of the local run exactly."""
     from mnistlab.uncertainty import evaluation, remote_outputs
 
     jobs = []
@@ -234,13 +261,14 @@ def test_a_quick_report_on_ray_gives_the_local_numbers(
         assert main([*argv, "--out", str(tmp_path / executor)]) == 0
         found[executor] = json.loads((tmp_path / executor / "report" / "results.json").read_text())
     printed = capsys.readouterr().out
-    assert re.search(r"ray: \d+ evaluation jobs and [1-9]\d* parts of weight-dropout", printed)
+    assert re.search(r"ray: \d+ evaluation jobs and [1-9]\d* parts of ensembles", printed)
     assert found["ray"]["ray"]["jobs"] == sum(map(len, jobs)) and not found["local"]["ray"]
     on_ray = {m.key for groups in jobs for group in groups.values() for m, _ in group}
     scoreboard = {
         r["key"] for r in found["ray"]["studies"]["scoreboard"]["datasets"]["mnist"]["rows"]
     }
-    assert scoreboard - on_ray == {k for k in scoreboard if k.startswith("wdrop-")}
+    in_parts = {k for k in scoreboard if k.startswith(("wdrop-", "mc-dropout"))}
+    assert scoreboard - on_ray == in_parts  # on the driver, their members in parts
     assert list(_differences(found["local"], found["ray"]))[:5] == []
 
 

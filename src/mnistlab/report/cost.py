@@ -30,7 +30,8 @@ def cost_row(meta: dict) -> str:
 def ray_text(sent: dict) -> str:
     """What a run sent to Ray besides training: its evaluation tasks and the objects put."""
     return (
-        f"{sent['jobs']} evaluation jobs and {sent['parts']} parts of weight-dropout members "
-        f"as tasks; {sent['objects']} objects ({sent['bytes'] / 2**20:.0f} MiB) put into "
+        f"{sent['jobs']} evaluation jobs and {sent['parts']} parts of ensembles (weight "
+        f"dropout's members, MC dropout's passes) as tasks; {sent['objects']} objects "
+        f"({sent['bytes'] / 2**20:.0f} MiB) put into "
         "the object store"
     )

@@ -29,10 +29,8 @@ from mnistlab.uncertainty.remote_members import members_on_ray
 from mnistlab.uncertainty.remote_outputs import outputs_on_ray
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
-# The training split's features and what is fitted on them, by base model (training_fit):
-# Laplace's curvature (every training image, then an eigendecomposition: most of its cost)
-# and the detectors' fits. The studies share the base models. About 50 MB each; the oldest
-# go first.
+# The training split's features and what is fitted on them (Laplace's curvature, the
+# detectors' fits), by base model: the studies share them. About 50 MB each; oldest go first.
 _TRAINING: dict = {}
 MAX_TRAINING = 8
 
@@ -188,24 +186,23 @@ class Evaluation:
         return dict(zip(names, summary.split(bounds), strict=True))
 
     def _run_options(self, n_images: int, bar) -> dict:
-        return {
-            "memory_budget": self.memory_budget,
-            "seed": self.seed,
-            "progress_task": bar,
-            "sink": MemberSummary(self.members, n_images),
-        }
+        options = {"memory_budget": self.memory_budget, "seed": self.seed, "progress_task": bar}
+        return {**options, "sink": MemberSummary(self.members, n_images)}
+
+    def _on_ray(self, role: str, stacked, bar, **kind) -> MemberSummary:
+        """A role's K members (or passes) in parts, on the cluster's workers."""
+        return members_on_ray(
+            self.models[role].spec.model, self.model(role), stacked, members=self.members,
+            seed=self.seed, address=self.ray_address, progress_task=bar,
+            memory_budget=self.memory_budget, **kind,
+        )  # fmt: skip
 
     def weight_dropout(self, p: float) -> dict:
         """{set: MemberSummary} of K copies of the base model with a fraction p of weights zeroed."""
 
         def run(stacked, bar):
-            if self.executor == "ray":  # the members in parts, on the cluster's workers
-                config = self.models[BASE].spec.model
-                return members_on_ray(
-                    config, self.model(BASE), stacked, p=p, members=self.members,
-                    seed=self.seed, address=self.ray_address, progress_task=bar,
-                    memory_budget=self.memory_budget,
-                )  # fmt: skip
+            if self.executor == "ray":
+                return self._on_ray(BASE, stacked, bar, p=p)
             return ensemble_logits(
                 self.model(BASE), stacked, p=p, members=self.members,
                 **self._run_options(len(stacked), bar),
@@ -217,6 +214,8 @@ class Evaluation:
 
     def mc_dropout(self) -> dict:
         def run(stacked, bar):
+            if self.executor == "ray":
+                return self._on_ray(MC_DROPOUT, stacked, bar, p=0.0, mc_dropout=True)
             return mc_dropout_logits(
                 self.model(MC_DROPOUT), stacked, passes=self.members,
                 **self._run_options(len(stacked), bar),

@@ -8,7 +8,7 @@ import numpy as np
 
 from mnistlab.errors import ConfigError
 from mnistlab.models.networks import has_convolutions
-from mnistlab.uncertainty.ensemble import compiled, run_members
+from mnistlab.uncertainty.ensemble import chunk_sizes, compiled, run_members
 
 
 def _seed_state_indices(model) -> tuple[int, ...]:
@@ -68,6 +68,14 @@ def _build(indices: tuple[int, ...]):
         return prepare, apply
 
     return build
+
+
+def member_chunk(model, n_images: int, passes: int, memory_budget: int) -> int:
+    """The passes per call that mc_dropout_logits makes (its network after the split): the
+    chunks that parts of the passes must be made of to give one run's numbers."""
+    trunk, head = _split_at_first_dropout(model)
+    runner = head if trunk is not None else model
+    return chunk_sizes(runner, n_images, passes, memory_budget)[0]
 
 
 def mc_dropout_logits(

@@ -1,5 +1,6 @@
-"""Weight dropout's K members on a Ray cluster (`--executor ray`): the ensemble is split into
-parts of consecutive members, each part one Ray task, and the parts' summaries are merged.
+"""Weight dropout's K members (and MC dropout's K passes) on a Ray cluster (`--executor
+ray`): the ensemble is split into parts of consecutive members, each part one Ray task, and
+the parts' summaries are merged.
 
 The model's weights and the images go into Ray's object store once per run, whatever the
 number of parts, fractions and replicates. A worker rebuilds the network from its config and
@@ -21,6 +22,7 @@ from mnistlab import flops, interrupt
 from mnistlab.models.networks import multiply_adds
 from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, chunk_sizes
+from mnistlab.uncertainty.mc_dropout import member_chunk as mc_dropout_chunk
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.remote_outputs import TRAFFIC, put_images, remember
 
@@ -34,6 +36,12 @@ def summary_on_worker(config, weights, images, p, first, count, seed, labels=Non
     model = build_model(config, seed=0)
     model.set_weights(weights)
     sink = MemberSummary(count, len(images), labels=labels)
+    if options.pop("mc_dropout", False):  # passes of MC dropout, not weight-dropout copies
+        from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
+
+        return mc_dropout_logits(
+            model, images, passes=count, first_member=first, seed=seed, sink=sink, **options
+        )
     return ensemble_logits(
         model, images, p=p, members=count, first_member=first, seed=seed, sink=sink, **options
     )
@@ -51,15 +59,20 @@ def part_bounds(members: int, parts: int, chunk: int = 1) -> list[tuple[int, int
 def members_on_ray(
     config, model, images, *, p: float, members: int, seed: int, address=None, parts=None,
     labels=None, progress_task=None, retries: int = RETRIES, task=None, drop_biases=False,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET, mc_dropout=False,
 ) -> MemberSummary:  # fmt: skip
     """The MemberSummary of `members` weight-dropout copies of `model` (built from `config`)
     on `images`, computed as Ray tasks (default: one part per CPU of the cluster), equal to
-    ensemble_logits(..., memory_budget=memory_budget, sink=...); drop_biases as there."""
+    ensemble_logits(..., memory_budget=memory_budget, sink=...); drop_biases as there.
+    mc_dropout: `members` MC-dropout passes instead (mc_dropout_logits; p is not used)."""
     # The one pass's member chunk: every part runs whole chunks of it, in calls of its shape
-    chunk, _ = chunk_sizes(model, len(images), members, memory_budget)
+    if mc_dropout:
+        chunk = mc_dropout_chunk(model, len(images), members, memory_budget)
+    else:
+        chunk, _ = chunk_sizes(model, len(images), members, memory_budget)
     options = {"member_chunk": chunk, "memory_budget": memory_budget}
     options |= {"drop_biases": True} if drop_biases else {}
+    options |= {"mc_dropout": True} if mc_dropout else {}
     ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
         task or summary_on_worker

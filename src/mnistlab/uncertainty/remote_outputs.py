@@ -3,9 +3,9 @@ as Ray tasks; the driver keeps the statistics, figures and report.
 
 A job is a group of methods that share their expensive part, computed on the sets the output
 store does not already hold: one per family (the feature-space detectors share the training
-features, the MC-dropout scores their passes, the deep-ensemble scores their members). Weight
-dropout's methods stay on the driver, whose Evaluation sends their K members to the cluster
-in parts (remote_members.py), so one fraction's members spread over several workers.
+features, the deep-ensemble scores its members). Weight dropout's and MC dropout's methods
+stay on the driver, whose Evaluation sends their K members (passes) to the cluster in parts
+(remote_members.py), so one ensemble spreads over several workers.
 
 What travels: each network (config and weights) and each image array goes into Ray's object
 store once per run, whatever the number of jobs and replicates that use it; a worker keeps
@@ -25,7 +25,7 @@ import numpy as np
 
 from mnistlab import flops, interrupt, progress
 from mnistlab.training.remote import RETRIES, connect
-from mnistlab.uncertainty.method import ENSEMBLE
+from mnistlab.uncertainty.method import ENSEMBLE, MC_DROPOUT
 from mnistlab.uncertainty.output_store import fingerprint
 
 # Arrays and networks kept in the object store for this run, the oldest freed first past
@@ -111,8 +111,9 @@ def grouped(todo: list) -> dict:
 
 
 def on_driver(method) -> bool:
-    """Weight dropout's methods: their members go to the cluster in parts instead."""
-    return method.per_fraction
+    """Weight dropout's and MC dropout's methods: their members (passes) go to the cluster
+    in parts instead."""
+    return method.per_fraction or MC_DROPOUT in method.roles
 
 
 def job_on_worker(job: dict, methods: list, missing: list) -> dict:
