@@ -151,7 +151,9 @@ def job_on_worker(job: dict, methods: list, missing: list) -> dict:
 
 def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None):
     """Yield (method, missing sets, (probabilities, score)) for every (method, missing) of
-    `todo`: jobs on the cluster as they finish, then weight dropout's methods (driver)."""
+    `todo`. The jobs are submitted first; while they run, the driver's own methods (weight
+    and MC dropout) send their parts to the cluster beside them; then the jobs' outputs are
+    collected as they finish."""
     ray = connect(evaluation.ray_address)
     remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(
         task or job_on_worker
@@ -166,6 +168,9 @@ def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None)
             pending[remote.remote(job, methods, missing)] = group
         TRAFFIC["jobs"] += len(pending)
     try:
+        for method, missing in todo:  # the parts queue beside the jobs already submitted
+            if on_driver(method):
+                yield method, missing, method.outputs(evaluation._view(missing), method)
         with progress.task(f"{evaluation.label}: evaluation jobs on Ray", len(pending)) as bar:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
@@ -180,9 +185,6 @@ def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None)
     finally:
         for ref in pending:  # interrupted or failed: do not leave jobs running
             ray.cancel(ref, force=True)
-    for method, missing in todo:
-        if on_driver(method):
-            yield method, missing, method.outputs(evaluation._view(missing), method)
 
 
 def _job(evaluation, needed: set) -> dict:
