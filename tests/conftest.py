@@ -1,4 +1,8 @@
+import fcntl
 import os
+import shutil
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +59,73 @@ def shared_cache_dir(tmp_path_factory):
 def real_cache_dir(tmp_path_factory):
     """The same, for the tests that train on the real data (the quick report, the notebook)."""
     return _run_folder(tmp_path_factory, "real-model-cache")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_compilation_cache(tmp_path_factory):
+    """One JAX compilation cache for the whole test run: its xdist workers and the processes
+    tests start (a command in a subprocess, the notebook's kernel, Ray's workers) load the
+    programs another one compiled, instead of compiling them again. JAX keys each entry on
+    the program, the jaxlib version and the XLA flags; mnistlab's own setting (CACHE_DIR/xla)
+    gives way to a JAX_COMPILATION_CACHE_DIR that is set, as it would for a user."""
+    from mnistlab.training.compilation import MIN_COMPILE_SECONDS
+
+    settings = {
+        "jax_compilation_cache_dir": str(_run_folder(tmp_path_factory, "xla")),
+        "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_SECONDS,
+        "jax_persistent_cache_min_entry_size_bytes": 0,
+    }
+    for name, value in settings.items():
+        os.environ[name.upper()] = str(value)
+    if "jax" in sys.modules:
+        import jax
+
+        for name, value in settings.items():
+            jax.config.update(name, value)
+
+
+@contextmanager
+def _only_one_process(folder: Path):
+    """Hold the run's lock on `folder` (the other xdist workers wait for it)."""
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def finished_quick_report(synthetic_root, shared_cache_dir, tmp_path_factory):
+    """The output folder of `report --quick --seeds 1` on the synthetic data, computed once per
+    test run (by whichever xdist worker asks first) for the tests that start from a finished
+    report: a second run that reuses it, the API's write_report, Ray's run to compare with.
+    Copy it (copy_of_finished_report) before writing into it."""
+    from mnistlab.cli import main
+
+    from synthetic import patch_checksums
+
+    folder = _run_folder(tmp_path_factory, "finished-quick-report")
+    out = folder / "out"
+    with _only_one_process(folder):
+        if not (folder / "done").is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            root, sums = synthetic_root
+            with pytest.MonkeyPatch.context() as patch:
+                for name, file_sums in sums.items():
+                    patch_checksums(patch, name, file_sums)
+                patch.setenv("MNISTLAB_DATA_DIR", str(root))
+                patch.setenv("MNISTLAB_CACHE_DIR", str(shared_cache_dir))
+                argv = ["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]
+                assert main(argv) == 0
+            (folder / "done").touch()
+    return out
+
+
+@pytest.fixture
+def copy_of_finished_report(finished_quick_report, tmp_path):
+    """A copy of finished_quick_report's output folder in tmp_path/out, to write into."""
+    return Path(shutil.copytree(finished_quick_report, tmp_path / "out"))
 
 
 @pytest.fixture

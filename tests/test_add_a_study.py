@@ -47,14 +47,21 @@ def test_readme_example_runs_from_the_cli(trained_data, per_class, tmp_path, cap
 
 
 @pytest.mark.slow
-def test_readme_example_in_the_api_and_the_report(trained_data, per_class, tmp_path):
+def test_readme_example_in_the_api_and_the_report(
+    trained_data, per_class, copy_of_finished_report, tmp_path, capsys
+):
+    """The added study runs from the API, and a report (into the folder of a finished one
+    without it: every other study reused) computes it and shows its section."""
     import mnistlab
+    from mnistlab.studies import registry
 
     assert "per-class" in mnistlab.list_studies()
     result = mnistlab.run_study("per-class", quick=True, out=tmp_path / "api")
     assert 'id="per-class"' in result._repr_html_()
-    out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
+    out = copy_of_finished_report
+    assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(reused)") == len(registry.STUDIES) - 1 and "per-class" in printed
     report = json.loads((out / "report" / "results.json").read_text())
     assert "per-class" in report["sections"] and "per-class" in report["studies"]
     assert 'id="per-class"' in (out / "report" / "index.html").read_text()

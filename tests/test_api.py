@@ -11,6 +11,7 @@ import pytest
 
 import mnistlab
 from mnistlab.cli import main
+from mnistlab.studies.registry import STUDIES
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "mnistlab" / "examples"
 
@@ -69,9 +70,15 @@ def test_bad_values_raise_config_error(call, message):
         call()
 
 
-def test_write_report(trained_data, tmp_path):
-    folder = mnistlab.write_report(quick=True, seeds=1, out=tmp_path)
-    assert (folder / "index.html").is_file() and folder == tmp_path / "report"
+def test_write_report(trained_data, copy_of_finished_report):
+    """The API's write_report is the command's: into the folder of a finished `report --quick
+    --seeds 1` (the test run's shared one, copied), it reuses every study and writes the report."""
+    out = copy_of_finished_report
+    (out / "report" / "index.html").unlink()
+    folder = mnistlab.write_report(quick=True, seeds=1, out=out)
+    assert (folder / "index.html").is_file() and folder == out / "report"
+    markdown = (folder / "report.md").read_text()
+    assert "| reused | " + ", ".join(s.name for s in STUDIES) in markdown
 
 
 def _import_in_subprocess(code: str) -> subprocess.CompletedProcess:

@@ -242,11 +242,12 @@ def _differences(a, b, path=""):
 
 @pytest.mark.slow
 def test_a_quick_report_on_ray_gives_the_local_numbers(
-    local_ray, trained_data, tmp_path, monkeypatch, capsys
+    local_ray, trained_data, finished_quick_report, tmp_path, monkeypatch, capsys
 ):
     """report --quick with --executor ray (each replicate's method outputs as Ray jobs by
     family; weight dropout's members and MC dropout's passes in parts, in the method studies
-    and the dropout study) gives every number of the local run exactly."""
+    and the dropout study) gives every number of the local run (the test run's shared
+    finished_quick_report, the same command without --executor) exactly."""
     from mnistlab.uncertainty import evaluation, remote_outputs
 
     jobs = []
@@ -254,12 +255,13 @@ def test_a_quick_report_on_ray_gives_the_local_numbers(
     monkeypatch.setattr(
         remote_outputs, "grouped", lambda todo: (jobs.append(grouped(todo)), jobs[-1])[1]
     )
-    found = {}
-    for executor in ("local", "ray"):
-        evaluation.OUTPUTS.clear()  # computed again, not taken from the other run
-        argv = ["report", "--quick", "--seeds", "1", "--executor", executor]
-        assert main([*argv, "--out", str(tmp_path / executor)]) == 0
-        found[executor] = json.loads((tmp_path / executor / "report" / "results.json").read_text())
+    evaluation.OUTPUTS.clear()  # computed on Ray, not taken from a local run in this process
+    argv = ["report", "--quick", "--seeds", "1", "--executor", "ray"]
+    assert main([*argv, "--out", str(tmp_path / "ray")]) == 0
+    found = {
+        executor: json.loads((out / "report" / "results.json").read_text())
+        for executor, out in (("local", finished_quick_report), ("ray", tmp_path / "ray"))
+    }
     printed = capsys.readouterr().out
     assert re.search(r"ray: \d+ evaluation jobs and [1-9]\d* parts of ensembles", printed)
     assert found["ray"]["ray"]["jobs"] == sum(map(len, jobs)) and not found["local"]["ray"]

@@ -136,7 +136,8 @@ def test_report_over_two_seeds(quick_report):
     )
     cost = results["cost"]
     assert cost["flop"] > 0 and cost["floor_seconds"] > 0 and cost["ratio"] > 0
-    assert cost["phases"]["training"]["flop"] > 0
+    # (the shared model cache may hold every model already: the training phase's FLOPs are
+    # checked where models certainly train, in the --retrain run below)
     assert "wall / floor" in (quick_report / "report.md").read_text()
 
 
@@ -225,15 +226,14 @@ def test_conclusions_follow_the_numbers(quick_report):
 
 @pytest.mark.slow
 def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
-    trained_data, tmp_path, monkeypatch, capsys
+    trained_data, copy_of_finished_report, monkeypatch, capsys
 ):
-    """One quick report, then the same command (everything reused), then --retrain (every model
-    trained once, not again per study, and every study recomputed)."""
+    """One quick report (the test run's shared one, copied), then the same command (everything
+    reused), then --retrain (every model trained once, not again per study, and every study
+    recomputed)."""
     from mnistlab.training import many as training
 
-    out = tmp_path / "out"
-    assert main(["--quiet", "report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
-    capsys.readouterr()
+    out = copy_of_finished_report
     first = json.loads((out / "report" / "results.json").read_text())
     assert main(["report", "--quick", "--seeds", "1", "--out", str(out)]) == 0
     assert capsys.readouterr().out.count("(reused)") == len(STUDIES)
@@ -250,20 +250,31 @@ def test_second_run_reuses_everything_and_retrain_trains_each_model_once(
     monkeypatch.setattr(
         training, "fit", lambda job, bar: (trained.append(job.spec), original(job, bar))[1]
     )
+    # Into a cache of its own: the shared one's entries stay as other tests (and xdist
+    # workers) are using them (a replaced model file is an error to a run that uses it).
+    monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(out.parent / "cache"))
     assert main(["report", "--quick", "--seeds", "1", "--retrain", "--out", str(out)]) == 0
     assert trained and len(trained) == len(set(trained))
     assert "(reused)" not in capsys.readouterr().out
+    retrained = json.loads((out / "report" / "results.json").read_text())
+    assert retrained["cost"]["phases"]["training"]["flop"] > 0
 
 
 def test_interrupted_report_leaves_no_partial_file_and_resumes(
-    trained_data, tmp_path, monkeypatch, capsys
+    trained_data, copy_of_finished_report, monkeypatch, capsys
 ):
+    """A report interrupted in its fourth study (cross) keeps the three it finished and writes
+    no report; the same command resumes from there. It starts from the test run's finished
+    report with the studies up to cross and the report removed: the studies after cross are
+    reused on resuming, as they would be after a resumed run that had computed them."""
     import dataclasses
 
     from mnistlab.studies import registry
 
-    out = tmp_path / "out"
+    out = copy_of_finished_report
     index = registry.names().index("cross")
+    for name in [*registry.names()[: index + 1], "report"]:
+        shutil.rmtree(out / name)
     original = registry.STUDIES[index]
 
     def interrupted(*args, **kwargs):

@@ -30,6 +30,23 @@ def predict_proba(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH)
     return softmax(predict_logits(model, images, batch_size=batch_size))
 
 
+def trained_logits(trained, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """Logits of a TrainedModel: an MLP's by the NumPy forward pass on its weights (a cached
+    one's without Keras or JAX: models/numpy_forward.py), any other's by Keras' predict."""
+    from mnistlab.models import numpy_forward
+
+    if not numpy_forward.supports(trained.spec.model):
+        return predict_logits(trained.model, images, batch_size=batch_size)
+    weights = trained.weights()
+    flops.add(flops.forward(numpy_forward.multiply_adds(weights), len(images)))
+    activation = trained.spec.model.activation
+    return numpy_forward.mlp_logits(weights, activation, images, batch_size=batch_size)
+
+
+def trained_proba(trained, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    return softmax(trained_logits(trained, images, batch_size=batch_size))
+
+
 def penultimate_features(model, sets: dict) -> dict:
     """What the output layer sees, for every set of images: the model up to its last layer, in
     inference mode, run once over all sets stacked (one compiled predict, not one per set)."""

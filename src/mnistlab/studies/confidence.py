@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.models.predict import predict_proba
+from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import Section, Table, figures_of, seed_mean, seed_mean_first
 from mnistlab.studies.framework.context import (
     StudyContext,
@@ -68,7 +68,7 @@ def run(ctx: StudyContext, options: ConfidenceOptions) -> dict:
         images, labels = test_set(ctx, dataset)
         per_seed = []
         for trained in [models[dataset, seed] for seed in ctx.seed_list]:
-            probabilities = predict_proba(trained.model, images)
+            probabilities = trained_proba(trained, images)
             confidence = probabilities.max(axis=1)
             correct = probabilities.argmax(axis=1) == labels
             per_seed.append(

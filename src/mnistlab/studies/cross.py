@@ -6,7 +6,7 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.data.catalog import info, other
-from mnistlab.models.predict import predict_proba
+from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import (
     Section,
     Table,
@@ -75,8 +75,8 @@ def run(ctx: StudyContext, options: NoOptions) -> dict:
         labels = tests[target][1]
         per_seed = []
         for trained in [models[source, seed] for seed in ctx.seed_list]:
-            in_conf = predict_proba(trained.model, tests[source][0]).max(axis=1)
-            probabilities = predict_proba(trained.model, tests[target][0])
+            in_conf = trained_proba(trained, tests[source][0]).max(axis=1)
+            probabilities = trained_proba(trained, tests[target][0])
             per_seed.append(direction_numbers(in_conf, probabilities, labels))
             if len(per_seed) == 1:  # figures and class counts: --seed's own model
                 sent_to = np.bincount(probabilities.argmax(axis=1), minlength=10)

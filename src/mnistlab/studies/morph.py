@@ -8,7 +8,7 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.errors import ConfigError
-from mnistlab.models.predict import predict_proba
+from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
 from mnistlab.studies.framework.context import (
     StudyContext,
@@ -128,15 +128,12 @@ def run(ctx: StudyContext, options: MorphOptions) -> dict:
     paths = [blend(images[i], images[j], alphas) for i, j in pairs]
     # Every seed's model on the same blends: how sure it is does not rest on one training run.
     numbers = over_seeds(
-        [
-            blend_numbers([predict_proba(m.model, path) for path in paths])
-            for m in [trained, *others]
-        ]
+        [blend_numbers([trained_proba(m, path) for path in paths]) for m in [trained, *others]]
     )
     rows, summary = [], []
     for n, (i, j) in enumerate(pairs, 1):
         path = paths[n - 1]
-        probabilities = predict_proba(trained.model, path)
+        probabilities = trained_proba(trained, path)
         analysis = analyse_path(alphas, probabilities)
         rows.append(
             {

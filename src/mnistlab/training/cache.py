@@ -49,12 +49,40 @@ class TrainedModel:
         """The keras.Model (the same object for every copy of this record)."""
         return self.stored.read() if isinstance(self.stored, StoredModel) else self.stored
 
+    def weights(self) -> list[np.ndarray]:
+        """Every weight as a NumPy array, in Keras' get_weights order: a cached model's from
+        its entry's weights.npz, without Keras (models/numpy_forward.py predicts with them)."""
+        if isinstance(self.stored, StoredModel):
+            return self.stored.weights()
+        return [np.asarray(w) for w in self.stored.get_weights()]
+
 
 class StoredModel:
-    """A cache entry's model file, verified by its SHA-256 when found, read by Keras once."""
+    """A cache entry's model file, verified by its SHA-256 when found, read by Keras once;
+    and its weights as arrays (weights.npz beside it, checked against the weights' SHA-256
+    that training recorded), read with NumPy alone."""
 
-    def __init__(self, path: Path, sha256: str):
+    def __init__(self, path: Path, sha256: str, weights_sha256: str | None = None):
         self.path, self.sha256, self._model = path, sha256, None
+        self.weights_sha256, self._weights = weights_sha256, None
+
+    def weights(self) -> list[np.ndarray]:
+        if self._weights is None:
+            self._weights = self._saved_weights()
+        if self._weights is None:  # an entry from before weights.npz, or a damaged one
+            self._weights = [np.asarray(w) for w in self.read().get_weights()]
+            if arrays_sha256(self._weights) == self.weights_sha256:
+                with contextlib.suppress(OSError):  # read-only: read by Keras each time
+                    write_weights(self.path.with_name(WEIGHTS_FILE), self._weights)
+        return self._weights
+
+    def _saved_weights(self) -> list[np.ndarray] | None:
+        try:
+            with np.load(self.path.with_name(WEIGHTS_FILE), allow_pickle=False) as saved:
+                arrays = [saved[f"w{i}"] for i in range(len(saved.files))]
+        except Exception:  # missing, truncated, not an npz: the model file has them too
+            return None
+        return arrays if arrays_sha256(arrays) == self.weights_sha256 else None
 
     def read(self):
         if self._model is None:
@@ -93,10 +121,23 @@ def is_cached(spec: RunSpec, *, cache_dir=None) -> bool:
 
 def weights_sha256(model) -> str:
     """A checksum of every weight of a model, in layer order."""
+    return arrays_sha256(model.get_weights())
+
+
+def arrays_sha256(arrays) -> str:
     digest = hashlib.sha256()
-    for weights in model.get_weights():
+    for weights in arrays:
         digest.update(np.ascontiguousarray(weights).tobytes())
     return digest.hexdigest()
+
+
+WEIGHTS_FILE = "weights.npz"  # the model's weights as arrays: w0, w1, ... in get_weights order
+
+
+def write_weights(path: Path, arrays) -> None:
+    """The arrays as an .npz, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        np.savez(file, **{f"w{i}": np.asarray(a) for i, a in enumerate(arrays)})
 
 
 # Models read in this process, by cache folder, with the stamp of their files when read. A
@@ -144,7 +185,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
         actual = file_sha256(model_file)
         ours = isinstance(meta, dict) and meta.get("config") == to_jsonable(spec.identity())
         if ours and meta.get("file_sha256") == actual:
-            stored = StoredModel(model_file, actual)
+            stored = StoredModel(model_file, actual, meta.get("weights_sha256"))
             return remember(TrainedModel(spec, stored, meta, folder, from_cache=True))
         import keras
 
@@ -162,6 +203,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
         if meta.get("file_sha256") != actual:  # an entry from before file checksums
             meta = {**meta, "file_sha256": actual}
             with contextlib.suppress(OSError):  # read-only: checked the old way each time
+                write_weights(folder / WEIGHTS_FILE, model.get_weights())
                 write_json(folder / "meta.json", meta)
         return remember(TrainedModel(spec, model, meta, folder, from_cache=True))
     progress.say(f"cache entry {folder} {problem}; retraining")
@@ -173,9 +215,11 @@ def store(folder: Path, model, meta: dict) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     clean_temporaries(folder.parent)
     tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(folder.name), dir=folder.parent))
-    meta["weights_sha256"] = weights_sha256(model)  # checked on every load
+    weights = model.get_weights()
+    meta["weights_sha256"] = arrays_sha256(weights)  # checked on every load
     try:
         model.save(tmp / "model.keras")
+        write_weights(tmp / WEIGHTS_FILE, weights)  # read without Keras (StoredModel.weights)
         meta["file_sha256"] = file_sha256(tmp / "model.keras")  # found by it, unread
         write_json(tmp / "meta.json", meta)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private (0700)

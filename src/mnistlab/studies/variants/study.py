@@ -9,7 +9,7 @@ import numpy as np
 
 from mnistlab import plots
 from mnistlab.errors import UserError
-from mnistlab.models.predict import predict_proba
+from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
@@ -82,7 +82,7 @@ def run(ctx: StudyContext, options: VariantsOptions) -> dict:
         models = trained[i]
         images, labels = test_set(ctx, variant.dataset)
         # Per test image, right or wrong: what the paired comparison with the tutorial resamples.
-        correct.append([predict_proba(m.model, images).argmax(axis=1) == labels for m in models])
+        correct.append([trained_proba(m, images).argmax(axis=1) == labels for m in models])
         summaries = [model_summary(m) for m in models]
         rows.append(
             {
