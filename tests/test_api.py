@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mnistlab
@@ -29,8 +30,11 @@ def test_train_is_the_cli_model(trained_data, tmp_path):
     cli = json.loads((folder / "results.json").read_text())
     assert cli["test/acc"] == model.meta["test/acc"]
     assert cli["config"] == json.loads(json.dumps(model.spec.identity()))
-    probabilities = mnistlab.predict_proba(model, mnistlab.load_data("mnist", "test")[0][:5])
+    images = mnistlab.load_data("mnist", "test")[0][:5]
+    probabilities = mnistlab.predict_proba(model, images)  # NumPy's forward pass, as the studies
     assert probabilities.shape == (5, 10)
+    by_keras = mnistlab.predict_proba(model.model, images)  # a keras.Model: Keras' predict
+    np.testing.assert_allclose(probabilities, by_keras, rtol=1e-5, atol=1e-6)
 
 
 def test_run_study_equals_the_cli(trained_data, tmp_path):

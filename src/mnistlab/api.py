@@ -272,12 +272,17 @@ def load_data(dataset: str, split: str = "test", *, data_dir=None, quick: bool =
 
 
 def predict_proba(trained, images):
-    """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model)."""
+    """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model). A
+    TrainedModel MLP's come from the NumPy forward pass on its weights, as in the studies
+    (the same numbers as theirs; no Keras for a cached one); a keras.Model's from Keras."""
     from mnistlab.models.predict import predict_proba as predict
+    from mnistlab.models.predict import trained_proba
+    from mnistlab.training.cache import TrainedModel
 
-    model = getattr(trained, "model", trained)
-    if not callable(getattr(model, "predict", None)):
+    if isinstance(trained, TrainedModel):
+        return trained_proba(trained, images)
+    if not callable(getattr(trained, "predict", None)):
         raise ConfigError(
             f"predict_proba needs a TrainedModel or a keras.Model, got {type(trained).__name__}"
         )
-    return predict(model, images)
+    return predict(trained, images)

@@ -42,7 +42,8 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
     "--executor": {
         "choices": ("local", "ray"),
         "default": "local",
-        "help": "where models train: local threads, or one Ray task each (needs mnistlab[ray]; "
+        "help": "where models train and methods are evaluated: local threads, or Ray tasks "
+        "(one per model, per family of methods, per part of an ensemble; needs mnistlab[ray]; "
         "default: local)",
     },
     "--ray-address": {

@@ -30,7 +30,7 @@ class StudyContext:
     memory_budget: int = (
         1 << 30
     )  # bytes an ensemble evaluation may use per call (results do not depend on it)
-    executor: str = "local"  # where models train: "local" threads, or "ray" tasks
+    executor: str = "local"  # where models train and methods run: "local", or "ray" tasks
     ray_address: str | None = None  # the Ray cluster; None starts a local instance
     arch: str = "mlp"  # the network every study trains: "mlp", "cnn" or "lenet5"
 
