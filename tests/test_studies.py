@@ -244,10 +244,30 @@ def test_a_cached_conv_model_loads_in_a_new_process(real_data_dir, tmp_path):
     env = {**os.environ, "MNISTLAB_DATA_DIR": str(real_data_dir)}
     env["MNISTLAB_CACHE_DIR"] = str(tmp_path / "cache")
     command = [sys.executable, "-m", "mnistlab", "-q", "confidence", "--arch", "lenet5"]
-    command += ["--quick", "--dataset", "mnist", "--out", str(tmp_path / "out")]
-    for expected in (False, True):
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
+    command += ["--quick", "--dataset", "mnist"]
+    for expected, out in ((False, tmp_path / "first"), (True, tmp_path / "second")):
+        # another folder the second time: in the same one the command reuses its results
+        done = subprocess.run(
+            [*command, "--out", str(out)], env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         assert "retraining" not in done.stderr
-        model = _results(tmp_path / "out", "confidence")["datasets"]["mnist"]["model"]
+        model = _results(out, "confidence")["datasets"]["mnist"]["model"]
         assert model["from_cache"] is expected
+
+
+def test_a_study_command_reuses_what_the_same_inputs_made(trained_data, tmp_path, capsys):
+    """The same command into the same folder reuses its results and figures (as the report
+    does); other options compute again, and so does --retrain."""
+    out = tmp_path / "out"
+    argv = ["dropout", "--quick", "--p", "0.1", "--out", str(out)]
+    assert main(argv) == 0
+    written = (out / "dropout" / "results.json").stat().st_mtime_ns
+    assert "wrote" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "dropout: reused its results.json and 1 figure(s)" in capsys.readouterr().out
+    assert (out / "dropout" / "results.json").stat().st_mtime_ns == written  # not written again
+    assert main([*argv[:-4], "--p", "0.2", "--out", str(out)]) == 0  # other inputs
+    assert "wrote" in capsys.readouterr().out
+    assert main([*argv[:-4], "--p", "0.2", "--retrain", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out

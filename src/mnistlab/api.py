@@ -4,11 +4,17 @@ Everything the command line does, with the same defaults, files and numbers:
 
 >>> import mnistlab
 >>> model = mnistlab.train("mnist", quick=True)           # or loaded from the model cache
->>> model.meta["test/acc"]                                 # doctest: +SKIP
->>> result = mnistlab.run_study("confidence", quick=True)  # a StudyResult
->>> result.summary                                         # the lines the CLI prints
->>> result                                                 # in a notebook: text, tables, figures
->>> mnistlab.write_report(quick=True)                      # mnistlab-out/report/index.html
+>>> model.meta["test/acc"] > 0.1                           # better than chance
+True
+>>> result = mnistlab.run_study("confidence", quick=True)  # a StudyResult, in mnistlab-out/
+>>> [line.split(":")[0] for line in result.summary]        # the lines the CLI prints
+['fashion-mnist', 'mnist']
+>>> result                                                 # doctest: +SKIP
+>>> mnistlab.write_report(quick=True)                      # doctest: +SKIP
+PosixPath('mnistlab-out/report')
+
+`result`, shown in a notebook, is the study's section of the report: text, tables, figures.
+The tests run these examples (tests/test_docstring_examples.py), the report's last line aside.
 """
 
 from __future__ import annotations
@@ -56,7 +62,8 @@ def train(
     cluster at ray_address, default a local instance; needs `pip install 'mnistlab[ray]'`).
 
     >>> m = mnistlab.train("mnist", model=mnistlab.ModelConfig(activation="sigmoid"), quick=True)
-    >>> m.meta["test/acc"]  # doctest: +SKIP
+    >>> m.spec.model.activation, m.meta["test/acc"] > 0.1
+    ('sigmoid', True)
     """
     from mnistlab.config import check_types
     from mnistlab.training import train as train_spec
@@ -191,9 +198,11 @@ def run_study(
     network every model of the study is ("mlp", the tutorial's; "cnn"; "lenet5").
 
     >>> r = mnistlab.run_study("cross", quick=True)
-    >>> r.results["directions"]["mnist->fashion-mnist"]["cls/acc"]  # doctest: +SKIP
+    >>> 0 <= r.results["directions"]["mnist->fashion-mnist"]["cls/acc"] <= 1
+    True
     >>> s = mnistlab.run_study("scoreboard", quick=True, methods=("temperature", "ensemble"))
-    >>> [row["key"] for row in s.results["datasets"]["mnist"]["rows"]]  # doctest: +SKIP
+    >>> [row["key"] for row in s.results["datasets"]["mnist"]["rows"]]
+    ['msp', 'temperature', 'ensemble']
     """
     from mnistlab.studies.registry import get
 

@@ -68,14 +68,23 @@ def _options_from_args(study, args):
 
 
 def cmd_study(args) -> int:
-    """Every study's handler: options checked first, then run, then its summary printed."""
+    """Every study's handler: options checked first, then run (or its saved results reused,
+    as the report does, when the same inputs made them), then its summary printed."""
     study = args.study
     options = _options_from_args(study, args)
-    document = study.run(context_from_args(args), options)
-    print(
-        f"{document['study']}: wrote {len(document['figures'])} figure(s) and results.json "
-        f"in {document['seconds']:.1f} s"
-    )
+    ctx = context_from_args(args, reuse=True)
+    document = study.run(ctx, options)
+    if document.get("reused"):
+        print(
+            f"{document['study']}: reused its results.json and {len(document['figures'])} "
+            f"figure(s) in {ctx.folder(document['study'])}, made from the same inputs (remove "
+            "that folder to compute them again; --retrain also trains the models again)"
+        )
+    else:
+        print(
+            f"{document['study']}: wrote {len(document['figures'])} figure(s) and results.json "
+            f"in {document['seconds']:.1f} s"
+        )
     for line in document["summary"]:
         print(f"  {line}")
     return 0
