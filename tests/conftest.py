@@ -128,6 +128,31 @@ def copy_of_finished_report(finished_quick_report, tmp_path):
     return Path(shutil.copytree(finished_quick_report, tmp_path / "out"))
 
 
+@pytest.fixture(scope="session")
+def real_report_folder(tmp_path_factory):
+    """Where the notebook test leaves its output folder (a quick report on the real data,
+    seeds 1) for the CLI's real-data report test to start from: share_folder, then
+    copy_shared_folder."""
+    return _run_folder(tmp_path_factory, "real-quick-report") / "out"
+
+
+def share_folder(folder: Path, shared: Path) -> None:
+    """Copy `folder` to `shared`, whole or not at all (another process may be reading it)."""
+    staging = Path(shutil.copytree(folder, shared.with_name(f"{shared.name}.{os.getpid()}.tmp")))
+    shutil.rmtree(shared, ignore_errors=True)
+    staging.rename(shared)
+
+
+def copy_shared_folder(shared: Path, folder: Path) -> bool:
+    """Copy what share_folder left at `shared` into `folder`; False when there is none yet."""
+    try:
+        shutil.copytree(shared, folder)
+    except (FileNotFoundError, shutil.Error):  # not shared (yet), or replaced meanwhile
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+    return True
+
+
 @pytest.fixture
 def trained_data(synthetic_data, shared_cache_dir, monkeypatch):
     """synthetic_data with the session's shared model cache (see shared_cache_dir)."""

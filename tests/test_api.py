@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import share_folder
 
 import mnistlab
 from mnistlab.cli import main
@@ -157,7 +158,9 @@ def test_keras_imported_first_with_jax_is_fine():
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_the_quick_profile(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
+def test_notebook_runs_on_the_quick_profile(
+    real_data_dir, real_cache_dir, real_report_folder, tmp_path, monkeypatch
+):
     """The example notebook (mnistlab/examples/exercise.ipynb), executed cell by cell in a real Jupyter kernel."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -185,3 +188,4 @@ def test_notebook_runs_on_the_quick_profile(real_data_dir, real_cache_dir, tmp_p
     assert images, "the histogram cell shows no inline figure"
     assert len(sections) >= 6, "study results do not display as report sections"
     assert (tmp_path / "out" / "report" / "index.html").is_file()
+    share_folder(tmp_path / "out", real_report_folder)  # test_quick_report_on_real_data's start

@@ -416,10 +416,18 @@ def _check_figure_text(report_dir, scales: str) -> None:
     assert not overlapping, f"titles drawn over each other: {overlapping}"
 
 
-@pytest.mark.slow
-def test_quick_report_on_real_data(real_data_dir, real_cache_dir, tmp_path, monkeypatch):
+def test_quick_report_on_real_data(
+    real_data_dir, real_cache_dir, real_report_folder, tmp_path, monkeypatch
+):
+    """`report --quick --seeds 1` on the real data. When the notebook test ran first in this
+    test run (it is marked slow, so it starts at once), it starts from the notebook's output
+    folder, the same studies with the same inputs, and reuses them: the real data's quick
+    report is computed once per run (by the notebook's write_report, or here)."""
+    from conftest import copy_shared_folder
+
     monkeypatch.setenv("MNISTLAB_CACHE_DIR", str(real_cache_dir))
     out = tmp_path / "out"
+    copy_shared_folder(real_report_folder, out)
     assert (
         main(
             [
