@@ -38,7 +38,10 @@ COMMON_OPTIONS = {  # every command that trains or runs a study
         "intervals over seeds and test images (default: %(default)s)",
     },
     "--quick": {"action": "store_true", "help": "tiny subset, 1 epoch, few members: seconds"},
-    "--retrain": {"action": "store_true", "help": "train again even if the model is cached"},
+    "--retrain": {
+        "action": "store_true",
+        "help": "train again even if the model is cached, and compute again what --out holds",
+    },
     "--executor": {
         "choices": ("local", "ray"),
         "default": "local",
