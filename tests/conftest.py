@@ -1,7 +1,6 @@
 import fcntl
 import os
 import shutil
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,20 +67,9 @@ def shared_compilation_cache(tmp_path_factory):
     programs another one compiled, instead of compiling them again. JAX keys each entry on
     the program, the jaxlib version and the XLA flags; mnistlab's own setting (CACHE_DIR/xla)
     gives way to a JAX_COMPILATION_CACHE_DIR that is set, as it would for a user."""
-    from mnistlab.training.compilation import MIN_COMPILE_SECONDS
+    from mnistlab.training.compilation import use_folder
 
-    settings = {
-        "jax_compilation_cache_dir": str(_run_folder(tmp_path_factory, "xla")),
-        "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_SECONDS,
-        "jax_persistent_cache_min_entry_size_bytes": 0,
-    }
-    for name, value in settings.items():
-        os.environ[name.upper()] = str(value)
-    if "jax" in sys.modules:
-        import jax
-
-        for name, value in settings.items():
-            jax.config.update(name, value)
+    use_folder(_run_folder(tmp_path_factory, "xla"), inherited=True)
 
 
 @contextmanager

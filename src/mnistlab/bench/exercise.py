@@ -68,7 +68,6 @@ def exercise_notebook(ctx) -> dict:
     from mnistlab.models.networks import build_model, make_optimizer
     from mnistlab.models.predict import softmax
     from mnistlab.studies.framework.context import test_set, tutorial_spec
-    from mnistlab.studies.morph import STEPS
     from mnistlab.studies.variants.grid import default_grid
     from mnistlab.training import fit_keras, training_arrays
     from mnistlab.uncertainty.weight_dropout import ensemble_logits_loop
@@ -87,29 +86,52 @@ def exercise_notebook(ctx) -> dict:
         models.setdefault(variant.dataset, model)  # the first of each grid is the tutorial's
     seconds["variants"] = time.perf_counter() - start
 
+    seconds |= predicting_parts(
+        ctx,
+        models,
+        lambda model, images: softmax(model.predict(images, verbose=0)),
+        lambda model, images, p, members: ensemble_logits_loop(
+            model, images, p=p, members=members, seed=0
+        ),
+    )
+    keras.backend.clear_session()
+    return {"seconds": seconds, "wall_seconds": sum(seconds.values())}
+
+
+DROPOUT_FRACTIONS = (0.01, 0.03, 0.2, 0.6)  # the dropout study's defaults
+
+
+def predicting_parts(ctx, models: dict, probabilities, dropout) -> dict:
+    """Seconds of the exercise's parts after training, the same work for every way of doing
+    it: confidence and cross (each tutorial model on its own test set and the other's), morph
+    (three blends of two digits), dropout (K members for each fraction). models: the tutorial
+    model by data set; probabilities(model, images) and dropout(model, images, p, members)
+    are the way's own."""
+    from mnistlab.data.catalog import other
+    from mnistlab.studies.framework.context import test_set
+    from mnistlab.studies.morph import STEPS
+
+    seconds = {}
     start = time.perf_counter()
     for dataset, model in models.items():
-        softmax(model.predict(test_set(ctx, dataset)[0], verbose=0)).max(axis=1)
+        probabilities(model, test_set(ctx, dataset)[0]).max(axis=1)
     seconds["confidence"] = time.perf_counter() - start
     start = time.perf_counter()
     for dataset, model in models.items():
-        other = "mnist" if dataset == "fashion-mnist" else "fashion-mnist"
-        softmax(model.predict(test_set(ctx, other)[0], verbose=0)).max(axis=1)
+        probabilities(model, test_set(ctx, other(dataset))[0]).max(axis=1)
     seconds["cross"] = time.perf_counter() - start
     start = time.perf_counter()
     digits = test_set(ctx, "mnist")[0]
     a = np.linspace(0.0, 1.0, STEPS)[:, None, None]
     for i, j in ((0, 1), (2, 3), (4, 5)):
-        models["mnist"].predict(a * digits[i] + (1 - a) * digits[j], verbose=0)
+        probabilities(models["mnist"], a * digits[i] + (1 - a) * digits[j])
     seconds["morph"] = time.perf_counter() - start
     start = time.perf_counter()
     images = test_set(ctx, "fashion-mnist")[0]
-    members = ctx.profile.members
-    for p in (0.01, 0.03, 0.2, 0.6):
-        ensemble_logits_loop(models["fashion-mnist"], images, p=p, members=members, seed=0)
+    for p in DROPOUT_FRACTIONS:
+        dropout(models["fashion-mnist"], images, p, ctx.profile.members)
     seconds["dropout"] = time.perf_counter() - start
-    keras.backend.clear_session()
-    return {"seconds": seconds, "wall_seconds": sum(seconds.values())}
+    return seconds
 
 
 def bench_exercise(ctx, *, peak: float) -> dict:

@@ -15,8 +15,6 @@ import time
 
 import numpy as np
 
-DROPOUT_FRACTIONS = (0.01, 0.03, 0.2, 0.6)  # the dropout study's defaults
-
 
 def missing() -> str | None:
     """Why the PyTorch row cannot run here, or None when it can."""
@@ -100,8 +98,8 @@ def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.nd
 def exercise_torch(ctx) -> dict:
     """The exercise in this process, the plain PyTorch way: seconds per part, and each
     variant's test accuracy (the same recipe as ours, so comparable)."""
+    from mnistlab.bench.exercise import predicting_parts
     from mnistlab.studies.framework.context import test_set, tutorial_spec
-    from mnistlab.studies.morph import STEPS
     from mnistlab.studies.variants.grid import default_grid
     from mnistlab.training import training_arrays
 
@@ -116,24 +114,10 @@ def exercise_torch(ctx) -> dict:
         accuracy[f"{variant.dataset}/{variant.name}"] = float(right.mean())
         models.setdefault(variant.dataset, model)  # the first of each grid is the tutorial's
     seconds["variants"] = time.perf_counter() - start
-    start = time.perf_counter()
-    for dataset, model in models.items():
-        probabilities(model, test_set(ctx, dataset)[0]).max(1)
-    seconds["confidence"] = time.perf_counter() - start
-    start = time.perf_counter()
-    for dataset, model in models.items():
-        other = "mnist" if dataset == "fashion-mnist" else "fashion-mnist"
-        probabilities(model, test_set(ctx, other)[0]).max(1)
-    seconds["cross"] = time.perf_counter() - start
-    start = time.perf_counter()
-    digits = test_set(ctx, "mnist")[0]
-    a = np.linspace(0.0, 1.0, STEPS)[:, None, None]
-    for i, j in ((0, 1), (2, 3), (4, 5)):
-        probabilities(models["mnist"], a * digits[i] + (1 - a) * digits[j])
-    seconds["morph"] = time.perf_counter() - start
-    start = time.perf_counter()
-    images = test_set(ctx, "fashion-mnist")[0]
-    for p in DROPOUT_FRACTIONS:
-        dropout_votes(models["fashion-mnist"], images, p=p, members=ctx.profile.members)
-    seconds["dropout"] = time.perf_counter() - start
+    seconds |= predicting_parts(
+        ctx,
+        models,
+        probabilities,
+        lambda model, images, p, members: dropout_votes(model, images, p=p, members=members),
+    )
     return {"seconds": seconds, "wall_seconds": sum(seconds.values()), "test_acc": accuracy}

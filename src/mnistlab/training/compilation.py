@@ -29,18 +29,27 @@ def enable_persistent_cache(cache_dir=None) -> str | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    use_folder(folder)
+    _enabled = str(folder)
+    return _enabled
+
+
+def use_folder(folder, *, inherited: bool = False) -> None:
+    """Point JAX's persistent compilation cache at `folder` in this process: now, or through
+    the environment variables JAX reads when it is imported (a command that never compiles
+    never imports it). inherited: set those variables in any case, so that the processes
+    this one starts use the folder too (the test suite's processes share one cache)."""
     settings = {
         "jax_compilation_cache_dir": str(folder),
         "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_SECONDS,
         "jax_persistent_cache_min_entry_size_bytes": 0,
     }
-    if "jax" in sys.modules:
+    imported = "jax" in sys.modules
+    if inherited or not imported:
+        for name, value in settings.items():
+            os.environ[name.upper()] = str(value)
+    if imported:
         import jax
 
         for name, value in settings.items():
             jax.config.update(name, value)
-    else:  # JAX reads them when it is imported: a command that never compiles never imports it
-        for name, value in settings.items():
-            os.environ[name.upper()] = str(value)
-    _enabled = str(folder)
-    return _enabled
