@@ -98,7 +98,7 @@ def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.nd
 def exercise_torch(ctx) -> dict:
     """The exercise in this process, the plain PyTorch way: seconds per part, and each
     variant's test accuracy (the same recipe as ours, so comparable)."""
-    from mnistlab.bench.exercise import predicting_parts
+    from mnistlab.bench.parts import predicting_parts
     from mnistlab.studies.framework.context import test_set, tutorial_spec
     from mnistlab.studies.variants.grid import default_grid
     from mnistlab.training import training_arrays
