@@ -2,6 +2,7 @@
 no data."""
 
 import numpy as np
+import pytest
 
 from mnistlab import legibility, plots
 
@@ -48,3 +49,81 @@ def test_overlapping_titles_are_found():
     axes[0, 0].set_title("short")
     assert legibility.overlapping_titles(fig) == []
     assert legibility.smallest_text_points(fig) == 10.0  # ticks and titles at matplotlib's default
+
+
+def _histograms():
+    fig, axes = plots.new_axes(2, 2)
+    rng = np.random.default_rng(0)
+    for ax in axes.ravel():
+        plots.confidence_histogram(rng.random(900), rng.random(100), bins=20, ax=ax, title="t")
+    fig.suptitle("right and wrong answers")
+    return fig
+
+
+def test_a_saved_figure_is_the_tight_savefig_picture(tmp_path):
+    """save_figure draws once and crops; the picture is savefig(bbox_inches="tight")'s: same
+    size, same pixels but for antialiasing at a sub-pixel offset (shifted by 2 pixels the
+    mean difference is 5.5)."""
+    from PIL import Image
+
+    from mnistlab import runs
+
+    runs.save_figure(_histograms(), tmp_path / "ours.png")
+    _histograms().savefig(tmp_path / "savefig.png", dpi=110, bbox_inches="tight")
+    ours, theirs = (
+        np.asarray(Image.open(tmp_path / f"{name}.png"), dtype=float)
+        for name in ("ours", "savefig")
+    )
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).mean() < 4
+    assert Image.open(tmp_path / "ours.png").info["dpi"] == pytest.approx((110, 110), rel=1e-3)
+
+
+def test_a_figure_drawn_past_its_canvas_is_saved_whole(tmp_path):
+    """Text placed past the canvas (no layout moves it) is not cut off: the picture is
+    enlarged to show it, as savefig's tight box does."""
+    from PIL import Image
+
+    from mnistlab import runs
+
+    fig = _histograms()
+    fig.text(1.01, 0.5, "a note beside the figure", va="center")
+    runs.save_figure(fig, tmp_path / "wide.png")
+    pixels = np.asarray(Image.open(tmp_path / "wide.png").convert("L"))
+    assert pixels.shape[1] > 10 * 110  # wider than the 10-inch canvas
+    assert (pixels[:, 10 * 110 + 20 :] < 128).sum() > 100  # and the note is drawn there
+
+
+def test_a_score_off_the_unit_scale_is_drawn_on_its_own_range(tmp_path):
+    """The scoreboard's right/wrong panels bin a score outside [0, 1] (a max logit) over its
+    own range: on the [0, 1] bins every value fell outside, and the panel was empty (NaN
+    densities, a RuntimeWarning)."""
+    import warnings
+
+    from mnistlab.studies.scoreboard import views
+    from mnistlab.uncertainty.method import MethodOutput
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    probabilities = rng.dirichlet(np.ones(10), 500)
+    max_logit = MethodOutput(
+        "max-logit",
+        "max logit",
+        "plugin",
+        {"test": probabilities},
+        {"test": -rng.normal(8, 2, 500)},
+    )
+    drawn = {}
+
+    class Writer:
+        def figure(self, name, fig, caption):
+            drawn[name] = fig
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        views.figures(Writer(), "mnist", [max_logit], labels)
+    (panel,) = drawn["right-wrong-mnist"].axes
+    heights = [patch.get_data().values for patch in panel.patches]
+    assert len(heights) == 2 and all(np.isfinite(h).all() and h.sum() > 0 for h in heights)
+    assert panel.get_xlabel() == "trust (- score)"
+    plots.pyplot().close("all")

@@ -156,13 +156,42 @@ def read_json(path: Path):
 
 
 def save_figure(fig, path: Path, *, dpi: int = 110) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure atomically as PNG, cropped to what is drawn, and close it.
 
+    The same picture as savefig(bbox_inches="tight"), drawn once instead of twice: savefig
+    with a layout engine draws the figure to lay it out and measure it, then again to render
+    it, a third of a 2x2 figure's time. Here the one rendering draw lays out, then the
+    drawn pixels are cropped to the tight box (with savefig's 0.1 in margin, white where it
+    passes the canvas). A figure with something drawn past its canvas (a legend placed
+    outside the axes) still goes through savefig, which enlarges the canvas to show it."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(dpi)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    tight = fig.get_tightbbox(canvas.get_renderer())
+    width, height = fig.get_size_inches()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        if tight.x0 < 0 or tight.y0 < 0 or tight.x1 > width or tight.y1 > height:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        else:
+            _write_cropped_png(np.asarray(canvas.buffer_rgba()), tight.padded(0.1), dpi, tmp)
     plt.close(fig)
     return Path(path)
+
+
+def _write_cropped_png(pixels: np.ndarray, box, dpi: int, path: Path) -> None:
+    """The RGBA pixels inside box (inches from the bottom left), white where box passes them."""
+    from PIL import Image  # matplotlib's own PNG writer
+
+    rows, columns = pixels.shape[:2]
+    left, right = round(box.x0 * dpi), round(box.x1 * dpi)
+    top, bottom = round(rows - box.y1 * dpi), round(rows - box.y0 * dpi)
+    inside = pixels[max(top, 0) : min(bottom, rows), max(left, 0) : min(right, columns)]
+    margins = ((max(-top, 0), max(bottom - rows, 0)), (max(-left, 0), max(right - columns, 0)))
+    cropped = np.pad(inside, (*margins, (0, 0)), constant_values=255)
+    Image.fromarray(cropped).save(path, format="png", dpi=(dpi, dpi))
 
 
 def library_versions() -> dict[str, str]:

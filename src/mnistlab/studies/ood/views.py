@@ -40,13 +40,14 @@ def histograms(writer, name: str, dataset: str, entry: dict, outputs: list) -> N
             [plots.RIGHT, *(GROUP_COLOURS[g] for g in list(values)[1:])],
             strict=True,
         ):
-            ax.hist(
+            plots.filled_histogram(
+                ax,
                 np.clip(v, bins[0], bins[-1]),
-                bins=bins,
+                bins,
                 density=True,
                 alpha=0.55,
                 color=colour,
-                label=f"{label} (n={len(v)})",
+                label=label,
             )
         auroc = "; ".join(
             f"{g} {100 * entry['numbers'][method.key][g]['auroc']:.1f}" for g in list(values)[1:]
