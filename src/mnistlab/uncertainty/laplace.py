@@ -74,8 +74,26 @@ class LastLayerLaplace:
             .reshape(inputs, classes * size)
             .astype(np.float32)
         )
+        self._eigenvectors = eigenvectors.reshape(inputs, classes, size)  # [d, c, p]
+        self._blocks = {}  # prior precision -> each class's covariance block (_class_blocks)
         self.prior_precision_ = 1.0
         return self
+
+    def _class_blocks(self, prior: float) -> np.ndarray:
+        """(D+1, C * (D+1)): side by side, the posterior covariance of each class's weights,
+        V_c diag(1 / (eigenvalues + prior)) V_c^T, V_c that class's rows of the eigenvectors.
+        A logit's variance is phi^T (its block) phi: one (D+1)-wide product per class and
+        image, a tenth of the work of squaring every eigen-coordinate (_projected_squares)."""
+        if prior not in self._blocks:
+            inputs, classes, _ = self._eigenvectors.shape
+            scale = 1.0 / (self.eigenvalues_ + prior)
+            blocks = [
+                (self._eigenvectors[:, c, :] * scale) @ self._eigenvectors[:, c, :].T
+                for c in range(classes)
+            ]
+            flops.add(2 * classes * inputs * inputs * len(scale))
+            self._blocks[prior] = np.hstack(blocks)
+        return self._blocks[prior]
 
     def _projected_squares(self, features: np.ndarray, chunk: int = 1024):
         """Per chunk of images: (n, C, P) squared eigen-coordinates of each class's logit."""
@@ -100,7 +118,16 @@ class LastLayerLaplace:
     ) -> np.ndarray:
         """Probit-approximated predictive probabilities (N, C)."""
         tau = self.prior_precision_ if prior_precision is None else prior_precision
-        return self._predict(features, [tau])[0]
+        blocks = self._class_blocks(float(tau))
+        inputs, classes = self.weights_.shape
+        out = []
+        for begin in range(0, len(features), chunk := 4096):
+            phi = _with_bias(features[begin : begin + chunk])
+            spread = (phi @ blocks).reshape(len(phi), classes, inputs)  # [n, c, e]
+            variance = np.einsum("nce,ne->nc", spread, phi)
+            flops.add(2 * len(phi) * inputs * blocks.shape[1])
+            out.append(_softmax_last((phi @ self.weights_) / np.sqrt(1.0 + np.pi / 8.0 * variance)))
+        return np.concatenate(out)
 
     def fit_prior(self, features: np.ndarray, labels: np.ndarray, grid=PRIOR_GRID):
         """The prior precision with the lowest NLL on held-out (features, labels)."""
