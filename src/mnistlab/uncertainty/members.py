@@ -80,10 +80,13 @@ class MemberSummary:
         predictions = logits.argmax(axis=-1)  # (k, n)
         for prediction in predictions:
             self.counts[images][rows, prediction] += 1
-        for probabilities in softmax(logits):  # one member at a time: the order of np.mean
-            self.probability_sum[images] += probabilities
-            p = np.clip(probabilities, 1e-12, 1.0)
-            self.entropy_sum[images] -= np.sum(p * np.log(p), axis=1, dtype=np.float64)
+        probabilities = softmax(logits)
+        for member in probabilities:  # one member at a time: the order of np.mean
+            self.probability_sum[images] += member
+        p = np.clip(probabilities, 1e-12, 1.0)
+        p *= np.log(p)  # each member's p log p, for all at once; summed in member order below
+        for terms in np.sum(p, axis=2, dtype=np.float64):
+            self.entropy_sum[images] -= terms
         if self.labels is not None:
             right = (predictions == self.labels[images]).sum(axis=1)
             self.member_correct[first_member : first_member + len(logits)] += right

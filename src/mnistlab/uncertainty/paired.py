@@ -62,9 +62,14 @@ def weighted_auroc(
     below = np.searchsorted(ranked, score[large], side="left")  # small items < each large
     # bins[k, column of large item n] = 1/2 for k = below[n] and for k = at_most[n]:
     # binned[b, k] @ cumulative[b, k] is then the small weight below each large item, ties
-    # counted half, summed over the large items with their weights.
+    # counted half, summed over the large items with their weights. float32, as the weights
+    # are: halves of counts sum exactly in it, and a float64 matrix made scipy convert every
+    # block of weights first (1.7x the time of the whole AUROC).
     bins = sparse.csr_matrix(
-        (np.full(2 * len(large), 0.5), (np.r_[below, at_most], np.tile(columns[large], 2))),
+        (
+            np.full(2 * len(large), 0.5, np.float32),
+            (np.r_[below, at_most], np.tile(columns[large], 2)),
+        ),
         shape=(len(order) + 1, weights.shape[1]),
     )
     order = columns[order]
