@@ -169,5 +169,27 @@ def _stamps_follow_the_environment():
 def pytest_collection_modifyitems(config, items):
     """The tests marked slow first (otherwise in order): with pytest-xdist a long test then
     starts at once instead of finishing alone at the end. Only tests that use no module-scoped
-    fixture are marked, so moving them sets up nothing twice."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    fixture are marked, so moving them sets up nothing twice.
+
+    The other tests that start from the shared finished report go last: the slow Ray test
+    computes it first, and a worker that reached one of them early waited for it (20 s)."""
+    items.sort(key=_place)
+
+
+def _place(item) -> int:
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    if "finished_quick_report" in item.fixturenames and not _uses_module_fixtures(item):
+        return 2
+    return 1
+
+
+def _uses_module_fixtures(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return True  # unknown: leave it where it is
+    return any(
+        d.scope in ("module", "class", "package")
+        for defs in definitions.name2fixturedefs.values()
+        for d in defs
+    )
