@@ -1,6 +1,8 @@
 """The paired comparison: weighted metrics against sklearn, and the paired test finding a
 difference that two separate intervals cannot see."""
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -118,3 +120,28 @@ def test_seed_noise_widens_the_interval():
 def test_paired_difference_rejects_mismatched_seeds():
     with pytest.raises(ValueError, match="same, non-empty"):
         paired_difference([], [], 10)
+
+
+def test_the_threaded_blocks_survive_a_fork():
+    """weighted_auroc runs its blocks of resamples on a thread pool; a child forked after it
+    ran gets a pool of its own instead of waiting forever on threads it does not have."""
+    import os
+
+    from mnistlab.uncertainty.paired import resample_weights, weighted_auroc
+
+    rng = np.random.default_rng(0)
+    positive, score = rng.random(600) < 0.2, rng.random(600)
+    weights = resample_weights(600, 300, rng)  # three blocks
+    expected = weighted_auroc(positive, score, weights)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        os._exit(0 if np.array_equal(weighted_auroc(positive, score, weights), expected) else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(child, 9)
+    raise AssertionError("the forked child hung on the bootstrap's thread pool")
