@@ -75,7 +75,7 @@ def probabilities(model, images: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return torch.softmax(model(torch.from_numpy(np.asarray(images, np.float32))), 1).numpy()
+        return torch.softmax(model(torch.from_numpy(np.array(images, np.float32))), 1).numpy()
 
 
 def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.ndarray:
@@ -83,7 +83,7 @@ def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.nd
     the rest scaled by 1 / (1 - p) (biases kept, as the study does by default)."""
     import torch
 
-    x = torch.from_numpy(np.asarray(images, np.float32))
+    x = torch.from_numpy(np.array(images, np.float32))
     votes = np.zeros((len(images), 10), np.int64)
     with torch.no_grad():
         for _ in range(members):
