@@ -122,6 +122,7 @@ def test_paired_difference_rejects_mismatched_seeds():
         paired_difference([], [], 10)
 
 
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's; the child uses NumPy only
 def test_the_threaded_blocks_survive_a_fork():
     """weighted_auroc runs its blocks of resamples on a thread pool; a child forked after it
     ran gets a pool of its own instead of waiting forever on threads it does not have."""
