@@ -60,7 +60,17 @@ def _histograms():
     return fig
 
 
-def test_a_saved_figure_is_the_tight_savefig_picture(tmp_path):
+def _counting_draws(monkeypatch) -> list:
+    from matplotlib.figure import Figure
+
+    draws, draw = [], Figure.draw
+    monkeypatch.setattr(
+        Figure, "draw", lambda fig, renderer: (draws.append(1), draw(fig, renderer))
+    )
+    return draws
+
+
+def test_a_saved_figure_is_the_tight_savefig_picture(tmp_path, monkeypatch):
     """save_figure draws once and crops; the picture is savefig(bbox_inches="tight")'s: same
     size, same pixels but for antialiasing at a sub-pixel offset (shifted by 2 pixels the
     mean difference is 5.5)."""
@@ -68,7 +78,9 @@ def test_a_saved_figure_is_the_tight_savefig_picture(tmp_path):
 
     from mnistlab import runs
 
+    draws = _counting_draws(monkeypatch)
     runs.save_figure(_histograms(), tmp_path / "ours.png")
+    assert len(draws) == 1  # savefig draws twice
     _histograms().savefig(tmp_path / "savefig.png", dpi=110, bbox_inches="tight")
     ours, theirs = (
         np.asarray(Image.open(tmp_path / f"{name}.png"), dtype=float)
@@ -79,7 +91,7 @@ def test_a_saved_figure_is_the_tight_savefig_picture(tmp_path):
     assert Image.open(tmp_path / "ours.png").info["dpi"] == pytest.approx((110, 110), rel=1e-3)
 
 
-def test_a_figure_drawn_past_its_canvas_is_saved_whole(tmp_path):
+def test_a_figure_drawn_past_its_canvas_is_saved_whole(tmp_path, monkeypatch):
     """Text placed past the canvas (no layout moves it) is not cut off: the picture is
     enlarged to show it, as savefig's tight box does."""
     from PIL import Image
@@ -88,7 +100,9 @@ def test_a_figure_drawn_past_its_canvas_is_saved_whole(tmp_path):
 
     fig = _histograms()
     fig.text(1.01, 0.5, "a note beside the figure", va="center")
+    draws = _counting_draws(monkeypatch)
     runs.save_figure(fig, tmp_path / "wide.png")
+    assert len(draws) == 2  # laid out and measured once, drawn again on the larger canvas
     pixels = np.asarray(Image.open(tmp_path / "wide.png").convert("L"))
     assert pixels.shape[1] > 10 * 110  # wider than the 10-inch canvas
     assert (pixels[:, 10 * 110 + 20 :] < 128).sum() > 100  # and the note is drawn there

@@ -162,8 +162,9 @@ def save_figure(fig, path: Path, *, dpi: int = 110) -> Path:
     with a layout engine draws the figure to lay it out and measure it, then again to render
     it, a third of a 2x2 figure's time. Here the one rendering draw lays out, then the
     drawn pixels are cropped to the tight box (with savefig's 0.1 in margin, white where it
-    passes the canvas). A figure with something drawn past its canvas (a legend placed
-    outside the axes) still goes through savefig, which enlarges the canvas to show it."""
+    passes the canvas). A figure with something drawn past its canvas (a title or legend
+    the first layout left a few pixels outside) goes through savefig, given that box, which
+    enlarges the canvas to show it."""
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -174,7 +175,11 @@ def save_figure(fig, path: Path, *, dpi: int = 110) -> Path:
     width, height = fig.get_size_inches()
     with atomic_path(path) as tmp:
         if tight.x0 < 0 or tight.y0 < 0 or tight.x1 > width or tight.y1 > height:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+            # savefig draws on a canvas enlarged to the box. Laid out and measured already:
+            # its own layout and measuring draws would make three draws of one figure (None,
+            # not "none", which leaves a placeholder engine that savefig measures for).
+            fig.set_layout_engine(None)
+            fig.savefig(tmp, dpi=dpi, bbox_inches=tight.padded(0.1), format="png")
         else:
             _write_cropped_png(np.asarray(canvas.buffer_rgba()), tight.padded(0.1), dpi, tmp)
     plt.close(fig)
