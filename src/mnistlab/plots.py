@@ -55,14 +55,18 @@ def panel_grid(count: int, *, width: float, height: float, **kwargs):
     return fig, axes[:count]
 
 
+def spanning_bins(values, count: int) -> np.ndarray:
+    """count equal bins over the middle 99% of values (a score on its own scale)."""
+    low, high = np.quantile(values, [0.005, 0.995])
+    return np.linspace(low, high if high > low else low + 1.0, count + 1)
+
+
 def filled_histogram(ax, values, bins, *, density: bool, alpha: float, color, label: str):
-    """ax.hist's picture as one filled outline (ax.stairs) instead of a patch per bar: the
-    same picture, faster to draw (a 2x2 figure of 30-bin histograms: 0.33 s against 0.43 s
-    to draw and save). The legend reads "label (n=count)"."""
+    """ax.hist's picture as one filled outline (ax.stairs), faster to draw than a patch per
+    bar (a 2x2 figure: 0.33 s against 0.43 s to draw and save). Legend: "label (n=count)"."""
     heights, edges = np.histogram(values, bins=bins, density=density)
-    ax.stairs(
-        heights, edges, fill=True, alpha=alpha, color=color, label=f"{label} (n={len(values)})"
-    )
+    label = f"{label} (n={len(values)})"
+    ax.stairs(heights, edges, fill=True, alpha=alpha, color=color, label=label)
 
 
 def confidence_histogram(

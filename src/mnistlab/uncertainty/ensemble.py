@@ -167,7 +167,7 @@ def run_members(
         states = prepare_chunk(weights, frozen, padded_ids, jnp.float32(p), jnp.uint32(seed))
         for i, begin in enumerate(starts):
             x = images[begin : begin + image_batch]
-            padded = batches[i] if batches else jnp.asarray(_pad_to(x, image_batch))
+            padded = batches[i] if batches is not None else jnp.asarray(_pad_to(x, image_batch))
             result = apply_chunk(
                 states, frozen, padded_ids, padded, jnp.uint32(begin), jnp.uint32(seed)
             )  # dispatched: XLA computes it while the sink takes the previous output

@@ -32,9 +32,7 @@ def histograms(writer, name: str, dataset: str, entry: dict, outputs: list) -> N
         for group in dict.fromkeys(entry["groups"].values()):
             keys = [k for k, g in entry["groups"].items() if g == group]
             values[group] = np.concatenate([method.score[k] for k in keys])
-        every = np.concatenate(list(values.values()))
-        low, high = np.quantile(every, [0.005, 0.995])
-        bins = np.linspace(low, high if high > low else low + 1.0, 41)
+        bins = plots.spanning_bins(np.concatenate(list(values.values())), 40)
         for (label, v), colour in zip(
             values.items(),
             [plots.RIGHT, *(GROUP_COLOURS[g] for g in list(values)[1:])],

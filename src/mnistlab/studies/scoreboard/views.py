@@ -68,11 +68,8 @@ def figures(writer, dataset: str, methods: list[MethodOutput], labels: np.ndarra
         # (energy, a max logit) is drawn as its negation
         unit = score.min() >= 0.0 and score.max() <= 1.0
         trust = 1.0 - score if unit else -score
-        if unit:
-            bins = np.linspace(0, 1, 21) + 1e-9
-        else:  # the bins span the trust's own range (a max logit's lies far outside [0, 1])
-            low, high = np.quantile(trust, [0.005, 0.995])
-            bins = np.linspace(low, high if high > low else low + 1.0, 21)
+        # A max logit's trust lies far outside [0, 1]: its bins span its own range
+        bins = np.linspace(0, 1, 21) + 1e-9 if unit else plots.spanning_bins(trust, 20)
         plots.confidence_histogram(
             np.clip(trust[~error], bins[0], bins[-1]),
             np.clip(trust[error], bins[0], bins[-1]),
