@@ -39,6 +39,23 @@ def test_bench_quick_smoke(trained_data, tmp_path, capsys):
         assert label in table
 
 
+def test_bench_stopped_part_way_keeps_what_it_measured(trained_data, tmp_path, monkeypatch):
+    """bench.json is written after each part: a bench interrupted in its second part (the
+    convolutional epochs) has the first part's rows on disk, and nothing it did not measure."""
+    from mnistlab.bench import exercise as bench_exercise
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_exercise, "conv_epochs", interrupted)
+    out = tmp_path / "out"
+    argv = ["--quiet", "bench", "--quick", "--no-report", "--no-exercise", "--out", str(out)]
+    assert main(argv) == 130  # interrupted
+    results = json.loads((out / "bench" / "bench.json").read_text())
+    assert results["epoch"]["fast_seconds"] > 0 and results["matmul_peak_gflops"] > 0
+    assert "conv_epochs" not in results and "many" not in results
+
+
 def test_memory_budget_bounds_chunks_without_changing_results():
     import numpy as np
 

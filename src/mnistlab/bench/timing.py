@@ -10,6 +10,7 @@ import resource
 import tempfile
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from mnistlab import progress
@@ -37,15 +38,8 @@ def bench_epoch(x, y, *, peak: float) -> dict:
     limit = 6 * len(x) * TUTORIAL_WEIGHTS / (peak * 1e9)
     model = build_model(ModelConfig(), seed=0)
     fit_rows = fit_keras(model, make_optimizer("adam", 1e-3), x, y, epochs=2, batch_size=32)
-    fast_rows = fit_fast(
-        build_model(ModelConfig(), seed=0),
-        make_optimizer("adam", 1e-3),
-        x,
-        y,
-        epochs=3,
-        batch_size=32,
-        seed=0,
-    )
+    fast_model, fast_optimizer = build_model(ModelConfig(), seed=0), make_optimizer("adam", 1e-3)
+    fast_rows = fit_fast(fast_model, fast_optimizer, x, y, epochs=3, batch_size=32, seed=0)
     fit_epoch = min(r["seconds"] for r in fit_rows[1:])
     fast_epoch = min(r["seconds"] for r in fast_rows[1:])  # epoch 1 includes compilation
     return {
@@ -163,7 +157,9 @@ def write_results(results: dict, out) -> Path:
     return path
 
 
-def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
+def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results: None) -> dict:
+    """Every row's measurements; checkpoint(results) is called after each part, so that a
+    bench stopped part-way keeps what it measured."""
     from mnistlab.bench import exercise as bench_exercise
     from mnistlab.data import load_split
     from mnistlab.studies.framework.context import get_models, tutorial_spec
@@ -177,10 +173,13 @@ def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
         x, y = x[:4000], y[:4000]
     progress.say("bench: one epoch, Keras fit vs scanned epoch")
     results["epoch"] = bench_epoch(x, y, peak=peak)
+    checkpoint(results)
     progress.say("bench: CNN and LeNet-5 epochs, Keras fit vs scanned")
     results["conv_epochs"] = bench_exercise.conv_epochs(x, y, quick=quick, peak=peak)
+    checkpoint(results)
     progress.say("bench: M models together vs one after another")
     results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
+    checkpoint(results)
     progress.say("bench: weight dropout ensemble")
     (trained,) = get_models(ctx, [tutorial_spec(ctx, "fashion-mnist")])
     model = trained.model
@@ -190,8 +189,10 @@ def run(ctx, *, with_report: bool = True, with_exercise: bool = True) -> dict:
     results["dropout"] = bench_dropout(
         model, test_images, members=10 if quick else 100, loop_members=3 if quick else 10, peak=peak
     )
+    checkpoint(results)
     if with_exercise:
         results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak)
+        checkpoint(results)
     if with_report:
         progress.say("bench: the lab report, cold")
         results["report"] = bench_report(ctx)
@@ -289,7 +290,8 @@ def table(r: dict) -> str:
 
 def main(ctx, *, with_report: bool = True, with_exercise: bool = True) -> int:
     """Run, print the table, write OUT/bench/bench.json."""
-    results = run(ctx, with_report=with_report, with_exercise=with_exercise)
+    save = partial(write_results, out=ctx.out)
+    results = run(ctx, with_report=with_report, with_exercise=with_exercise, checkpoint=save)
     path = write_results(results, ctx.out)
     print(table(results))
     print(f"wrote {path}")

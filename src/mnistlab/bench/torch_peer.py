@@ -3,7 +3,8 @@ way people write it (measured in issue "Speed, round three" at 155.7 s against K
 
 Plain means what a PyTorch tutorial does: an nn.Sequential per variant, trained by a loop
 over shuffled slices of one tensor, batch 32; predictions under torch.no_grad(); weight
-dropout by copying the model and masking its weights, K times per p. PyTorch is an optional
+dropout by copying the model and masking its weights, K times per p; on the GPU when PyTorch
+sees one (what such a user would write), else on the CPU. PyTorch is an optional
 extra for the benchmark only (pip install 'mnistlab[bench]'); without it the row is left out
 with the reason.
 """
@@ -23,6 +24,19 @@ def missing() -> str | None:
     except ImportError:
         return "PyTorch is not installed (pip install 'mnistlab[bench]')"
     return None
+
+
+def device():
+    """Where a plain PyTorch user would run: the GPU when there is one."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_tensor(images: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.array(images, np.float32)).to(device())
 
 
 def network(config):
@@ -57,12 +71,12 @@ def train(spec, x: np.ndarray, y: np.ndarray):
     from torch.nn import functional
 
     torch.manual_seed(spec.seed)
-    model = network(spec.model)
+    model = network(spec.model).to(device())
     step = optimizer(spec.train.optimizer, model.parameters(), spec.train.learning_rate)
-    x, y = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(y.astype(np.int64))
+    x, y = as_tensor(x), torch.from_numpy(y.astype(np.int64)).to(device())
     batch = spec.train.batch_size
     for _ in range(spec.train.epochs):
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x), device=x.device)
         for start in range(0, len(x), batch):
             rows = order[start : start + batch]
             step.zero_grad()
@@ -75,7 +89,7 @@ def probabilities(model, images: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return torch.softmax(model(torch.from_numpy(np.array(images, np.float32))), 1).numpy()
+        return torch.softmax(model(as_tensor(images)), 1).cpu().numpy()
 
 
 def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.ndarray:
@@ -83,7 +97,7 @@ def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.nd
     the rest scaled by 1 / (1 - p) (biases kept, as the study does by default)."""
     import torch
 
-    x = torch.from_numpy(np.array(images, np.float32))
+    x = as_tensor(images)
     votes = np.zeros((len(images), 10), np.int64)
     with torch.no_grad():
         for _ in range(members):
@@ -91,7 +105,7 @@ def dropout_votes(model, images: np.ndarray, *, p: float, members: int) -> np.nd
             for name, weight in member.named_parameters():
                 if name.endswith("weight"):
                     weight.mul_((torch.rand_like(weight) >= p) / (1 - p))
-            votes[np.arange(len(images)), member(x).argmax(1).numpy()] += 1
+            votes[np.arange(len(images)), member(x).argmax(1).cpu().numpy()] += 1
     return votes
 
 
