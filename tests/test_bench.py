@@ -83,7 +83,9 @@ def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench_exercise, "EXERCISE_STUDIES", ("morph",))
     ctx = StudyContext(out=tmp_path / "out", quick=True, data_dir=str(real_data_dir))
-    result = bench_exercise.bench_exercise(ctx, peak=100.0)
+    saved = []
+    result = bench_exercise.bench_exercise(ctx, peak=100.0, checkpoint=saved.append)
+    assert [sorted(part) for part in saved[:2]] == [["ours"], ["notebook", "ours"]]
     assert result["ours"]["flop"]["morph"] > 0 and result["floor_seconds"] > 0
     assert set(result["notebook"]["seconds"]) == {
         "variants",

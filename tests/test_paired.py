@@ -2,6 +2,7 @@
 difference that two separate intervals cannot see."""
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.paired import (
     auroc_metric,
     judgement,
+    mean_of_defined,
     paired_difference,
     resample_weights,
     weighted_accuracy,
@@ -115,6 +117,28 @@ def test_seed_noise_widens_the_interval():
         2000,
     )
     assert both["low"] < 0 < both["high"]
+
+
+def test_a_metric_undefined_on_some_resamples_is_dropped_quietly():
+    """One wrong answer in 12: an AUROC is undefined on every resample that leaves it out
+    (about 1 in e), on all seeds at once. Those resamples are dropped, with no NumPy warning
+    ('Mean of empty slice' was printed in the middle of the report)."""
+    rng = np.random.default_rng(6)
+    error = np.zeros(12, bool)
+    error[3] = True
+    a = [auroc_metric(error, rng.random(12)) for _ in range(3)]
+    b = [auroc_metric(error, rng.random(12)) for _ in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = paired_difference(a, b, 12, n_boot=200)
+    assert np.isfinite([result["low"], result["high"]]).all()
+    values = rng.random((50, 3))
+    values[values < 0.4] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.nanmean(values, axis=1)
+    assert np.isnan(expected).any()
+    np.testing.assert_array_equal(mean_of_defined(values), expected)
 
 
 def test_paired_difference_rejects_mismatched_seeds():

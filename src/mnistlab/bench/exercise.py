@@ -97,13 +97,16 @@ def exercise_notebook(ctx) -> dict:
     return {"seconds": seconds, "wall_seconds": sum(seconds.values())}
 
 
-def bench_exercise(ctx, *, peak: float) -> dict:
+def bench_exercise(ctx, *, peak: float, checkpoint=lambda part: None) -> dict:
     """Ours against its peers (the Keras notebook way, and plain PyTorch when installed);
-    every ratio against the fastest peer."""
+    every ratio against the fastest peer. checkpoint(part) gets the rows measured so far
+    after each way (on a GPU the notebook way alone takes minutes)."""
     progress.say("bench: the exercise, five commands from an empty cache")
     ours = exercise_ours(ctx)
+    checkpoint({"ours": ours})
     progress.say("bench: the exercise, the notebook way (Keras fit, predict, clone per member)")
     peers = {"notebook": exercise_notebook(ctx)}
+    checkpoint({"ours": ours, **peers})
     skipped = torch_peer.missing()
     if skipped is None:
         progress.say("bench: the exercise, the plain PyTorch way (loop, copy and mask per member)")

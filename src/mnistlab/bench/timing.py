@@ -191,7 +191,8 @@ def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results:
     )
     checkpoint(results)
     if with_exercise:
-        results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak)
+        partial_rows = lambda part: checkpoint(results | {"exercise": part})  # noqa: E731
+        results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak, checkpoint=partial_rows)
         checkpoint(results)
     if with_report:
         progress.say("bench: the lab report, cold")

@@ -129,6 +129,16 @@ def weighted_ece(
 Metric = Callable[[np.ndarray], np.ndarray]
 
 
+def mean_of_defined(values: np.ndarray) -> np.ndarray:
+    """np.nanmean over the last axis, NaN where a row has no defined value, without the
+    warning nanmean prints then (a metric undefined on every seed a resample drew, e.g. an
+    AUROC on a resample without one positive: that resample is dropped below)."""
+    defined = ~np.isnan(values)
+    count = defined.sum(axis=-1)
+    total = np.where(defined, values, 0.0).sum(axis=-1)
+    return total / np.where(count > 0, count, np.nan)
+
+
 def paired_difference(
     metrics_a: list[Metric],
     metrics_b: list[Metric],
@@ -163,7 +173,7 @@ def paired_difference(
     )
     if seeds > 1:
         drawn = rng.integers(0, seeds, size=(n_boot, seeds))
-        boot = np.nanmean(resampled[drawn, np.arange(n_boot)[:, None]], axis=1)
+        boot = mean_of_defined(resampled[drawn, np.arange(n_boot)[:, None]])
     else:
         boot = resampled[0]
     boot = boot[np.isfinite(boot)]
