@@ -91,51 +91,6 @@ def test_the_cache_dir_holds_the_verification_stamps_too(synthetic_data, tmp_pat
     assert not (tmp_path / "cache" / "verified").exists()  # MNISTLAB_CACHE_DIR's folder unused
 
 
-def test_long_work_says_how_long_and_reports_progress_without_a_terminal(monkeypatch, capsys):
-    """Issue 27: `dropout --members 1000000` ran 4.4 hours with no estimate, and printed
-    nothing when there was no terminal."""
-    from mnistlab import progress
-
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(progress, "enabled", lambda: False)  # as under a pipe or in CI
-    monkeypatch.setattr(progress, "_quiet", False)  # an earlier command's --quiet
-    with progress.task("members", 1000) as bar:
-        for _ in range(100):  # 1 step per second: 900 s to go after 100
-            now[0] += 1.0
-            bar.advance(1)
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == (
-        "members: about 17 min left at the measured speed (3 of 1,000 in 3 s); "
-        "Ctrl-C stops it, finished work is kept"
-    )
-    assert "members: 30 of 1,000 (3%), 30 s, about 16 min left" in err
-    assert len(err) == 1 + 100 // 30  # the estimate once, then a line every 30 s
-    progress.set_quiet(True)
-    try:
-        with progress.task("members", 1000) as bar:
-            for _ in range(100):
-                now[0] += 1.0
-                bar.advance(1)
-    finally:
-        progress.set_quiet(False)
-    assert capsys.readouterr().err == ""  # --quiet: nothing
-
-
-def test_short_work_says_nothing_extra(monkeypatch, capsys):
-    from mnistlab import progress
-
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(progress, "enabled", lambda: False)
-    monkeypatch.setattr(progress, "_quiet", False)
-    with progress.task("quick", 10) as bar:
-        for _ in range(10):
-            now[0] += 0.5
-            bar.advance(1)
-    assert capsys.readouterr().err == ""
-
-
 API_CALLS = {
     "ModelConfig(hidden_units='128')": (
         lambda m: m.ModelConfig(hidden_units="128"),
