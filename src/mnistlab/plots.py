@@ -78,10 +78,11 @@ def confidence_histogram(
     ax=None,
     title="",
     xlabel="confidence of the predicted class",
+    labels=("right", "wrong"),
 ):
     """Right and wrong answers on the same bins: counts or densities."""
     ax = ax or pyplot().gca()
-    for values, color, label in ((right, RIGHT, "right"), (wrong, WRONG, "wrong")):
+    for values, color, label in zip((right, wrong), (RIGHT, WRONG), labels, strict=True):
         if len(values):
             filled_histogram(
                 ax, values, bins, density=density, alpha=0.65, color=color, label=label
@@ -128,14 +129,8 @@ def grouped_bars(
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
         err = errors.get(label) if errors else None
-        bars = ax.bar(
-            x + (i - (len(series) - 1) / 2) * width,
-            values,
-            width,
-            yerr=err,
-            capsize=3,
-            label=plain(label),
-        )
+        offset = (i - (len(series) - 1) / 2) * width
+        bars = ax.bar(x + offset, values, width, yerr=err, capsize=3, label=plain(label))
         if bar_labels:
             ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks(x, [plain(n) for n in names], rotation=20, ha="right")

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.data.catalog import FILE_STEMS, SPLIT_SIZES, info
-from mnistlab.data.download import download_file
 from mnistlab.data.idx import file_identity, verified_array, verified_array_cached, verify_file
 from mnistlab.data.stamps import default_cache_root
 from mnistlab.errors import ConfigError, DataError
@@ -80,6 +79,8 @@ def ensure_file(data_dir: Path, dataset: str, stem: str, *, download: bool = Tru
             f"{data_dir / dataset / (stem + '.gz')} is missing: run 'mnistlab data --download' "
             "or point --data-dir / MNISTLAB_DATA_DIR at a folder that holds it"
         )
+    from mnistlab.data.download import download_file  # urllib and http: 20 ms, when needed
+
     return download_file(dataset, stem, data_dir)
 
 

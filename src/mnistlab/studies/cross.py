@@ -134,8 +134,10 @@ def _draw(axes, source, in_conf, probabilities, labels, numbers) -> None:
         bins=BINS,
         density=True,
         ax=axes[2],
-        title=f"{source} model on {target}:\nright {numbers['n_right']} (mean {numbers['mean_conf_right']:.3f}), "
-        f"wrong {numbers['n_wrong']} (mean {numbers['mean_conf_wrong']:.3f})",
+        title=f"{source} model on {target}: right vs wrong",
+        # The means beside the colours, with the counts that the legend adds (a title
+        # holding them passed the canvas, and the figure was drawn twice to show it).
+        labels=[f"{kind}, mean {numbers[f'mean_conf_{kind}']:.3f}" for kind in ("right", "wrong")],
     )
 
 

@@ -13,8 +13,9 @@ import time
 
 from mnistlab import flops
 from mnistlab.data import data_checksum, file_checksums
-from mnistlab.runs import clean_temporaries, environment, read_json, save_figure, write_json
+from mnistlab.runs import clean_temporaries, environment, read_json, write_json
 from mnistlab.studies.framework.context import StudyContext
+from mnistlab.studies.framework.drawing import FigureSaver
 from mnistlab.version import __version__
 
 
@@ -26,6 +27,7 @@ class StudyWriter:
         self.folder = ctx.folder(study)
         clean_temporaries(self.folder)  # leftovers of a run killed mid-write
         self.figures: dict[str, str] = {}
+        self.saver = FigureSaver()  # on other cores where it can (drawing.py)
         self.start, self.flop_start = time.perf_counter(), flops.total()
         self.fingerprint = hashlib.sha256(
             json.dumps(
@@ -63,10 +65,11 @@ class StudyWriter:
         return document
 
     def figure(self, name: str, fig, caption: str) -> None:
-        save_figure(fig, self.folder / f"{name}.png")
+        self.saver.save(fig, self.folder / f"{name}.png")
         self.figures[f"{name}.png"] = caption
 
     def finish(self, results: dict, summary: list[str]) -> dict:
+        self.saver.wait()  # every figure on disk before results.json says they are
         document = {
             "study": self.study,
             "fingerprint": self.fingerprint,
