@@ -50,7 +50,7 @@ def quick_report(synthetic_root, shared_cache_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     root, sums = synthetic_root
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("mnistlab.studies.framework.writer.save_figure", _save_and_measure)
+        patch.setattr("mnistlab.studies.framework.drawing.save_figure", _save_and_measure)
         for name, file_sums in sums.items():
             patch_checksums(patch, name, file_sums)
         patch.setenv("MNISTLAB_DATA_DIR", str(root))
