@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.paired import (
     auroc_metric,
+    cached,
     judgement,
     mean_of_defined,
     paired_difference,
@@ -139,6 +140,30 @@ def test_a_metric_undefined_on_some_resamples_is_dropped_quietly():
         expected = np.nanmean(values, axis=1)
     assert np.isnan(expected).any()
     np.testing.assert_array_equal(mean_of_defined(values), expected)
+
+
+def test_a_cached_reference_is_computed_once_for_all_its_comparisons():
+    """Many methods against one reference on shared resamples: the reference's metric runs
+    once on the resamples and once on the full set, not once per comparison (the OOD
+    study computed 2,016 full-set AUROCs where 540 differ)."""
+    rng = np.random.default_rng(7)
+    error, score_a, score_b = _two_detectors(rng, gain=0.3)
+    rows_seen = []
+
+    def counted(weights):
+        rows_seen.append(len(weights))
+        return auroc_metric(error, score_a)(weights)
+
+    reference = cached(counted)
+    weights = resample_weights(len(error), 200, rng)
+    results = [
+        paired_difference(
+            [auroc_metric(error, score_b + k)], [reference], len(error), weights=weights
+        )
+        for k in range(3)
+    ]
+    assert sorted(rows_seen) == [1, 200]
+    assert all(r["difference"] == results[0]["difference"] for r in results)
 
 
 def test_paired_difference_rejects_mismatched_seeds():

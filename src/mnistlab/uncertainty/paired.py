@@ -129,6 +129,17 @@ def weighted_ece(
 Metric = Callable[[np.ndarray], np.ndarray]
 
 
+@cache
+def full_set_weights(n_items: int) -> np.ndarray:
+    """(1, n_items) ones: the full test set as one "resample". One read-only array per size,
+    so that a cached() metric (a reference method, each set of a group) is computed on the
+    full set once for all its comparisons, not once per comparison (2,000 AUROCs of ~1.5 ms
+    in the OOD study's comparisons, mostly of the same few metrics)."""
+    ones = np.ones((1, n_items))
+    ones.flags.writeable = False
+    return ones
+
+
 def mean_of_defined(values: np.ndarray) -> np.ndarray:
     """np.nanmean over the last axis, NaN where a row has no defined value, without the
     warning nanmean prints then (a metric undefined on every seed a resample drew, e.g. an
@@ -162,7 +173,7 @@ def paired_difference(
         raise ValueError("give both methods' metric for the same, non-empty list of seeds")
     rng = np.random.default_rng([seed, 2718])
     seeds = len(metrics_a)
-    full = np.ones((1, n_items))
+    full = full_set_weights(n_items)
     per_seed = [float(a(full)[0] - b(full)[0]) for a, b in zip(metrics_a, metrics_b, strict=True)]
     if weights is None:
         weights = resample_weights(n_items, n_boot, rng)
