@@ -71,7 +71,7 @@ def test_forked_figures_are_the_figures_drawn_in_place(tmp_path, children):
         assert forked == (tmp_path / f"in-place-{k}.png").read_bytes()
 
 
-def test_no_fork_beside_another_thread_or_jax(monkeypatch):
+def test_no_fork_beside_another_thread_or_jax_or_off_linux(monkeypatch):
     stop = threading.Event()
     worker = threading.Thread(target=stop.wait)
     worker.start()
@@ -81,5 +81,11 @@ def test_no_fork_beside_another_thread_or_jax(monkeypatch):
         stop.set()
         worker.join()
     monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(drawing.os, "cpu_count", lambda: 2)
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    assert drawing.can_fork()  # the other conditions hold: each alone must forbid it
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not drawing.can_fork()  # macOS's system libraries are not fork-safe
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setitem(sys.modules, "jax", sys)  # any module: JAX is imported
     assert not drawing.can_fork()

@@ -20,9 +20,11 @@ from mnistlab.runs import save_figure
 
 def can_fork() -> bool:
     """Forking copies only the calling thread: safe when it is the only one (JAX starts its
-    own at import, Jupyter and rich theirs), and worth it with a second core."""
+    own at import, Jupyter and rich theirs), and worth it with a second core. Linux only:
+    macOS's system libraries are not fork-safe (Python itself spawns there)."""
     return (
-        hasattr(os, "fork")
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
         and "jax" not in sys.modules
         and threading.active_count() == 1
         and (os.cpu_count() or 1) > 1
