@@ -5,6 +5,8 @@ import pytest
 
 from mnistlab import data
 from mnistlab.data.catalog import FILE_STEMS
+from mnistlab.data.files import scale_pixels
+from mnistlab.data.idx import parse_idx
 from mnistlab.errors import DataError
 
 from synthetic import idx_bytes, patch_checksums, write_dataset
@@ -37,6 +39,11 @@ def test_load_split_reads_gzip_and_plain_files(tmp_path, monkeypatch):
         assert images.shape == (10, 28, 28) and images.dtype == np.float32
         assert images.min() >= 0.0 and images.max() <= 1.0
         assert labels.shape == (10,) and labels.dtype == np.int32
+    # Pixels scaled as x / 255 in float32, the textbook way, bit for bit (every byte value too).
+    raw = parse_idx((tmp_path / "False" / "mnist" / "t10k-images-idx3-ubyte").read_bytes())
+    np.testing.assert_array_equal(images, raw.astype(np.float32) / 255.0)
+    every_byte = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(scale_pixels(every_byte), every_byte.astype(np.float32) / 255.0)
 
 
 def test_wrong_checksum_names_the_file(tmp_path, monkeypatch):
