@@ -141,13 +141,14 @@ def full_set_weights(n_items: int) -> np.ndarray:
 
 
 def mean_of_defined(values: np.ndarray) -> np.ndarray:
-    """np.nanmean over the last axis, NaN where a row has no defined value, without the
-    warning nanmean prints then (a metric undefined on every seed a resample drew, e.g. an
-    AUROC on a resample without one positive: that resample is dropped below)."""
+    """np.nanmean over the last axis, bit for bit and in the same dtype, NaN where a row has
+    no defined value, without the warning nanmean prints then (a metric undefined on every
+    seed a resample drew, e.g. an AUROC on a resample without one positive: that resample is
+    dropped below). As nanmean: the sum in the values' dtype, divided by the count into it."""
     defined = ~np.isnan(values)
-    count = defined.sum(axis=-1)
-    total = np.where(defined, values, 0.0).sum(axis=-1)
-    return total / np.where(count > 0, count, np.nan)
+    total = np.where(defined, values, 0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.true_divide(total, defined.sum(axis=-1), out=total, casting="unsafe")
 
 
 def paired_difference(
