@@ -80,8 +80,18 @@ def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
     the study's FLOPs come back from its results.json, the ratios are formed."""
     from mnistlab.bench import exercise as bench_exercise
     from mnistlab.studies.framework.context import StudyContext
+    from mnistlab.studies.variants import grid
 
     monkeypatch.setattr(bench_exercise, "EXERCISE_STUDIES", ("morph",))
+    # Each peer's loop over the grid, on three of its variants: each data set's tutorial
+    # model (what the predicting parts use) and one with another activation (a third faster).
+    three = [
+        v
+        for v in grid.default_grid(("mnist", "fashion-mnist"))
+        if v.name.startswith("tutorial") or (v.dataset, v.name) == ("mnist", "sigmoid")
+    ]
+    assert len(three) == 3
+    monkeypatch.setattr(grid, "default_grid", lambda datasets: three)
     ctx = StudyContext(out=tmp_path / "out", quick=True, data_dir=str(real_data_dir))
     saved = []
     result = bench_exercise.bench_exercise(ctx, peak=100.0, checkpoint=saved.append)

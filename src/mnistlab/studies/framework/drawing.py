@@ -2,9 +2,10 @@
 
 A warm study command is mostly drawing: `morph` answered from cached models in 1.05 s, of which
 0.47 s saved its three figures one after another on one core. Where forking is safe (no JAX
-imported and no other thread: a command answering from cached models with NumPy), each figure
-is drawn and saved by a child process, so the cores draw while the command builds the next
-figure. Elsewhere (JAX's threads, a notebook's, a progress bar's) a figure is saved at once,
+imported and no other thread: a command answering from cached models with NumPy), every
+figure but the newest is drawn and saved by a child process, so the cores draw while the
+command builds the next figure, and the newest is drawn by the command itself at the end.
+Elsewhere (JAX's threads, a notebook's, a progress bar's) a figure is saved in this process,
 as before. Either way the files are the same: the child runs the same save_figure.
 """
 
@@ -32,9 +33,10 @@ def can_fork() -> bool:
 
 
 class FigureSaver:
-    """save(fig, path) returns at once where it can fork; wait() returns when every figure is
-    on disk. The newest figure is held back, and drawn here in wait() while the children draw
-    the others: a study with one figure draws it here, as before, with no fork to pay for.
+    """save(fig, path) holds the figure back and hands the one before it to a child (or saves
+    it here where forking is unsafe); wait() draws the newest here while the children draw
+    the others, and returns when every figure is on disk. A study with one figure draws it
+    here, as before, with no fork to pay for.
     A child that fails leaves its figure to this process, which saves it (and raises what
     went wrong, if it goes wrong again)."""
 
