@@ -163,10 +163,12 @@ def test_renaming_methods_changes_no_verdict_and_no_figure(tmp_path):
     assert "msp" not in comparisons and set(comparisons) >= {"ensemble", "wdrop-0.2-vote"}
 
 
-def test_outputs_are_shared_across_studies_and_change_no_number(trained_data, tmp_path):
+def test_outputs_are_shared_across_studies_and_change_no_number(synthetic_data, tmp_path):
     """The conformal study reuses the scoreboard's outputs on the same models and test images
     (weight dropout, MC dropout at the same positions, ...), and gives the numbers it gives
-    when it computes everything itself."""
+    when it computes everything itself. Its own model cache (synthetic_data's): in the shared
+    one, another xdist worker storing the same models between the two studies made this
+    process read them again, as new objects whose outputs are not the scoreboard's."""
     import mnistlab
     from mnistlab.uncertainty.evaluation import OUTPUTS
 
