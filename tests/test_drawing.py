@@ -89,3 +89,17 @@ def test_no_fork_beside_another_thread_or_jax_or_off_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setitem(sys.modules, "jax", sys)  # any module: JAX is imported
     assert not drawing.can_fork()
+
+
+def test_where_forking_is_unsafe_each_figure_is_saved_at_once(tmp_path, monkeypatch):
+    """As before the forks: nothing held back, so a study that fails after a figure leaves
+    it on disk and no figure open (a notebook would show an open one)."""
+    from mnistlab import plots
+
+    monkeypatch.setattr(drawing, "can_fork", lambda: False)
+    saver = drawing.FigureSaver()
+    fig, axes = plots.new_axes()
+    axes[0, 0].plot([0, 1], [1, 0])
+    saver.save(fig, tmp_path / "now.png")
+    assert (tmp_path / "now.png").stat().st_size > 0
+    assert fig.number not in plots.pyplot().get_fignums()

@@ -152,9 +152,7 @@ def peak_memory_mib() -> float:
 
 
 def write_results(results: dict, out) -> Path:
-    path = Path(out) / "bench" / "bench.json"
-    write_json(path, results)
-    return path
+    return write_json(Path(out) / "bench" / "bench.json", results)
 
 
 def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results: None) -> dict:
@@ -191,7 +189,10 @@ def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results:
     )
     checkpoint(results)
     if with_exercise:
-        partial_rows = lambda part: checkpoint(results | {"exercise": part})  # noqa: E731
+
+        def partial_rows(part):
+            checkpoint(results | {"exercise": part})
+
         results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak, checkpoint=partial_rows)
         checkpoint(results)
     if with_report:

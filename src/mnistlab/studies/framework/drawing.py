@@ -33,10 +33,10 @@ def can_fork() -> bool:
 
 
 class FigureSaver:
-    """save(fig, path) holds the figure back and hands the one before it to a child (or saves
-    it here where forking is unsafe); wait() draws the newest here while the children draw
-    the others, and returns when every figure is on disk. A study with one figure draws it
-    here, as before, with no fork to pay for.
+    """Where forking is unsafe, save(fig, path) saves the figure at once, as before. Where it
+    is safe, it holds the figure back and hands the one before it to a child; wait() draws
+    the newest here while the children draw the others (so a study with one figure forks
+    nothing), and returns when every figure is on disk.
     A child that fails leaves its figure to this process, which saves it (and raises what
     went wrong, if it goes wrong again)."""
 
@@ -45,15 +45,17 @@ class FigureSaver:
         self.pending: list[tuple[int, object, Path]] = []  # (child's pid, figure, path)
 
     def save(self, fig, path: Path) -> None:
+        if not can_fork():  # nothing held back: a failed study leaves no figure open
+            self.wait()
+            save_figure(fig, path)
+            return
         held, self.held = self.held, (fig, Path(path))
         if held is None:
             return
-        if not can_fork():
-            save_figure(*held)
-            return
         while len(self.pending) >= (os.cpu_count() or 1):  # a core each, no more
             self._reap(self.pending[0])
-        sys.stdout.flush(), sys.stderr.flush()  # or the child would print them again
+        sys.stdout.flush()  # or the child would print what is buffered again
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: save, and leave without running the parent's exit handlers
             code = 1
