@@ -119,3 +119,34 @@ def test_models_trained_together_equal_models_trained_alone(synthetic_data, tmp_
         for wa, wb in zip(_weights(a.model), _weights(b.model), strict=True):
             np.testing.assert_array_equal(wa, wb)
     assert together[0].meta["trained_in_parallel_with"] == 1
+
+
+def test_one_compiled_epoch_serves_every_learning_rate(synthetic_data):
+    """The learning rate travels in the optimizer's state, so the epoch compiled for one rate
+    trains a model with another exactly as that model's own compiled epoch does."""
+    from mnistlab.data import load_split
+    from mnistlab.training.fast import shared_runner
+
+    x, y = load_split("mnist", "train")
+    x, y = x[:250], y[:250]
+    config = ModelConfig(hidden_units=(16,))
+    shared = shared_runner(config, "adam")
+
+    def trained(learning_rate, runner):
+        model = build_model(config, seed=1)
+        fit_fast(
+            model,
+            make_optimizer("adam", learning_rate),
+            x,
+            y,
+            epochs=2,
+            batch_size=32,
+            seed=0,
+            runner=runner,
+        )
+        return _weights(model)
+
+    own = trained(0.01, None)  # compiled from this model's own optimizer (rate 0.01)
+    for a, b in zip(own, trained(0.01, shared), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(own[0], trained(1e-3, shared)[0])  # the rate did change the training

@@ -78,7 +78,7 @@ def bench_many(x, y, *, models: int, epochs: int) -> dict:
 
     # Together, as train_many() does: one compiled epoch (its compile counted), one thread per core.
     def together_tasks():
-        runner = shared_runner(ModelConfig(), "adam", 1e-3)
+        runner = shared_runner(ModelConfig(), "adam")
         return [
             lambda m=m, o=o, s=s: fit_fast(m, o, x, y, seed=s, runner=runner, **fit)
             for m, o, s in fresh()

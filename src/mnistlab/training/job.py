@@ -74,7 +74,9 @@ def prepare(job: Job, data_dir, runners: dict, data: tuple | None = None) -> Non
     job.arrays = training_arrays(job.spec, data_dir) if data is None else data[0]
     job.model = build_model(job.spec.model, seed=job.spec.seed)
     job.optimizer = make_optimizer(job.spec.train.optimizer, job.spec.train.learning_rate)
-    key = (job.spec.model, job.spec.train.optimizer, job.spec.train.learning_rate)
+    # The learning rate is one of the optimizer's variables, so it is part of the state the
+    # compiled epoch takes, not of the program: models that differ only in it share one compile.
+    key = (job.spec.model, job.spec.train.optimizer)
     if key not in runners:
         runners[key] = shared_runner(*key)
     if job.spec.model not in runners:
