@@ -25,6 +25,7 @@ def test_bench_quick_smoke(trained_data, tmp_path, capsys):
     for conv in results["conv_epochs"]:
         for key in ("limit_seconds", "keras_fit_seconds", "fast_seconds", "old_scan_seconds"):
             assert conv[key] > 0
+        assert conv["products_seconds"] > 0 and conv["products_gflops"] > 0
     assert results["peak_memory_mib"] > 0 and "versions" in results["environment"]
     table = capsys.readouterr().out
     for label in (
@@ -34,6 +35,7 @@ def test_bench_quick_smoke(trained_data, tmp_path, capsys):
         "together",
         "weight dropout",
         "lenet5 epoch, scanned (ours)",
+        "lenet5 epoch, its step's 14 matrix products alone",
         "peak memory",
     ):
         assert label in table
@@ -42,18 +44,42 @@ def test_bench_quick_smoke(trained_data, tmp_path, capsys):
 def test_bench_stopped_part_way_keeps_what_it_measured(trained_data, tmp_path, monkeypatch):
     """bench.json is written after each part: a bench interrupted in its second part (the
     convolutional epochs) has the first part's rows on disk, and nothing it did not measure."""
-    from mnistlab.bench import exercise as bench_exercise
+    from mnistlab.bench import conv as bench_conv
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bench_exercise, "conv_epochs", interrupted)
+    monkeypatch.setattr(bench_conv, "conv_epochs", interrupted)
     out = tmp_path / "out"
     argv = ["--quiet", "bench", "--quick", "--no-report", "--no-exercise", "--out", str(out)]
     assert main(argv) == 130  # interrupted
     results = json.loads((out / "bench" / "bench.json").read_text())
     assert results["epoch"]["fast_seconds"] > 0 and results["matmul_peak_gflops"] > 0
     assert "conv_epochs" not in results and "many" not in results
+
+
+def test_step_products_are_the_models_own_work():
+    """The products a training step is made of: LeNet-5's, shape by shape, and for every
+    architecture, the forward ones hold exactly the multiply-adds the FLOP floor counts."""
+    from mnistlab.bench.conv import products_epoch_seconds, step_products
+    from mnistlab.config import ModelConfig
+    from mnistlab.models.networks import build_model, multiply_adds
+
+    lenet = step_products(build_model(ModelConfig(arch="lenet5"), seed=0), 32)
+    assert lenet[:5] == [  # conv 6@5x5 'same' on 28x28: its patches times the kernel
+        (32 * 28 * 28, 25, 6),
+        (25, 32 * 28 * 28, 6),
+        (32 * 10 * 10, 150, 16),  # conv 16@5x5 on the pooled 14x14 (10x10 out)
+        (150, 32 * 10 * 10, 16),
+        (32 * 10 * 10, 16, 150),  # its input's gradient (the first layer has none)
+    ]
+    assert len(lenet) == 5 * 3 - 1  # 5 layers x (forward, kernel, input) - the first input
+    for config in (ModelConfig(), ModelConfig(arch="cnn"), ModelConfig(arch="lenet5")):
+        model = build_model(config, seed=0)
+        products = [m * k * n for m, k, n in step_products(model, 7)]
+        # Every layer's three products (the first layer's two) hold its multiply-adds.
+        assert sum(products) == 3 * 7 * multiply_adds(model) - products[0]
+    assert products_epoch_seconds([(64, 25, 6), (25, 64, 6)], steps=10, repeat=1) > 0
 
 
 def test_memory_budget_bounds_chunks_without_changing_results():

@@ -1,5 +1,5 @@
-"""The benchmark: `mnistlab bench` (timing.py) and the exercise against the notebook way
-(exercise.py)."""
+"""The benchmark: `mnistlab bench` (timing.py), the exercise against the notebook way
+(exercise.py) and the convolutional epochs against what bounds them (conv.py)."""
 
 from mnistlab.bench.timing import main
 

@@ -1,4 +1,4 @@
-"""Benchmark rows for the exercise end to end, and for the convolutional models' epochs.
+"""Benchmark rows for the exercise end to end.
 
 The exercise: train the variants, then confidence, cross, morph and dropout, as five
 `mnistlab` commands from an empty cache (start-up included: that is what a student waits
@@ -21,7 +21,6 @@ from pathlib import Path
 from mnistlab import progress
 from mnistlab.bench import torch_peer
 from mnistlab.bench.parts import predicting_parts
-from mnistlab.config import ModelConfig, TrainConfig
 
 EXERCISE_STUDIES = ("variants", "confidence", "cross", "morph", "dropout")
 
@@ -125,82 +124,9 @@ def bench_exercise(ctx, *, peak: float, checkpoint=lambda part: None) -> dict:
     }
 
 
-def bench_conv_epoch(x, y, *, arch: str, peak: float, old_images: int) -> dict:
-    """Seconds per epoch of a convolutional model at batch 32: Keras fit on the stock-layer
-    model, our scanned epoch, and the scanned epoch with the stock layers (the path before
-    mnistlab.models.layers, timed on `old_images` images and scaled: it is ~10x slower)."""
-    from mnistlab.models.networks import build_model, make_optimizer, multiply_adds
-    from mnistlab.training import fit_fast, fit_keras
-
-    config = ModelConfig(arch=arch)
-    train = TrainConfig()
-
-    def fresh(stock=False):
-        model = build_model(config, seed=0, stock_layers=stock)
-        return model, make_optimizer(train.optimizer, train.learning_rate)
-
-    work = multiply_adds(fresh()[0])
-    limit = 6 * len(x) * work / (peak * 1e9)
-    fit_rows = fit_keras(*fresh(stock=True), x, y, epochs=2, batch_size=32)
-    fast_rows = fit_fast(*fresh(), x, y, epochs=2, batch_size=32, seed=0)
-    old_rows = fit_fast(
-        *fresh(stock=True), x[:old_images], y[:old_images], epochs=2, batch_size=32, seed=0
-    )
-    fit, fast = fit_rows[-1]["seconds"], fast_rows[-1]["seconds"]  # epoch 1 compiles
-    old = old_rows[-1]["seconds"] * len(x) / old_images
-    return {
-        "arch": arch,
-        "images": len(x),
-        "multiply_adds": work,
-        "limit_seconds": limit,
-        "keras_fit_seconds": fit,
-        "fast_seconds": fast,
-        "old_scan_seconds": old,
-        "fast_x_limit": fast / limit,
-        "fit_x_limit": fit / limit,
-        "speedup_vs_fit": fit / fast,
-        "speedup_vs_old_scan": old / fast,
-    }
-
-
-def conv_epochs(x, y, *, quick: bool, peak: float) -> list[dict]:
-    """The CNN's and LeNet-5's epochs (--quick: on 640 images, a smoke run)."""
-    old_images = len(x) // 20  # the old path is ~10x slower: timed on 1/20 of the images
-    if quick:
-        x, y, old_images = x[:640], y[:640], 200
-    return [
-        bench_conv_epoch(x, y, arch=arch, peak=peak, old_images=old_images)
-        for arch in ("cnn", "lenet5")
-    ]
-
-
 def rows(r: dict) -> list[tuple[str, str, str]]:
     """The table rows of these benchmarks (bench.table adds them to its own)."""
     out = []
-    for c in r.get("conv_epochs", []):
-        out += [
-            (
-                f"{c['arch']} epoch limit at peak ({c['images']} images)",
-                f"{c['limit_seconds']:.2f} s",
-                f"6 x N x {c['multiply_adds']:,} FLOP / peak",
-            ),
-            (
-                f"{c['arch']} epoch, Keras fit (Keras' layers)",
-                f"{c['keras_fit_seconds']:.2f} s",
-                f"{c['fit_x_limit']:.1f}x the limit",
-            ),
-            (
-                f"{c['arch']} epoch, scanned, Keras' layers (before)",
-                f"{c['old_scan_seconds']:.1f} s",
-                "scaled from a subset",
-            ),
-            (
-                f"{c['arch']} epoch, scanned (ours)",
-                f"{c['fast_seconds']:.2f} s",
-                f"{c['fast_x_limit']:.1f}x the limit  [target <= 2x]; {c['speedup_vs_fit']:.1f}x "
-                f"faster than fit, {c['speedup_vs_old_scan']:.0f}x than before",
-            ),
-        ]
     if "exercise" in r:
         e = r["exercise"]
         parts = ", ".join(f"{k} {v:.1f}" for k, v in e["ours"]["seconds"].items())

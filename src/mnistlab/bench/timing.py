@@ -158,7 +158,7 @@ def write_results(results: dict, out) -> Path:
 def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results: None) -> dict:
     """Every row's measurements; checkpoint(results) is called after each part, so that a
     bench stopped part-way keeps what it measured."""
-    from mnistlab.bench import exercise as bench_exercise
+    from mnistlab.bench import conv, exercise
     from mnistlab.data import load_split
     from mnistlab.studies.framework.context import get_models, tutorial_spec
 
@@ -173,7 +173,7 @@ def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results:
     results["epoch"] = bench_epoch(x, y, peak=peak)
     checkpoint(results)
     progress.say("bench: CNN and LeNet-5 epochs, Keras fit vs scanned")
-    results["conv_epochs"] = bench_exercise.conv_epochs(x, y, quick=quick, peak=peak)
+    results["conv_epochs"] = conv.conv_epochs(x, y, quick=quick, peak=peak)
     checkpoint(results)
     progress.say("bench: M models together vs one after another")
     results["many"] = bench_many(x, y, models=5, epochs=2 if quick else 3)
@@ -193,7 +193,7 @@ def run(ctx, *, with_report=True, with_exercise=True, checkpoint=lambda results:
         def partial_rows(part):
             checkpoint(results | {"exercise": part})
 
-        results["exercise"] = bench_exercise.bench_exercise(ctx, peak=peak, checkpoint=partial_rows)
+        results["exercise"] = exercise.bench_exercise(ctx, peak=peak, checkpoint=partial_rows)
         checkpoint(results)
     if with_report:
         progress.say("bench: the lab report, cold")
@@ -249,9 +249,9 @@ def table(r: dict) -> str:
             f"{d['loop_members_measured']} members, scaled)",
         ),
     ]
-    from mnistlab.bench.exercise import rows as more_rows
+    from mnistlab.bench import conv, exercise
 
-    rows += more_rows(r)
+    rows += conv.rows(r) + exercise.rows(r)
     if "report" in r:
         rows.append(
             (
