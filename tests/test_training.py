@@ -150,3 +150,33 @@ def test_one_compiled_epoch_serves_every_learning_rate(synthetic_data):
     for a, b in zip(own, trained(0.01, shared), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(own[0], trained(1e-3, shared)[0])  # the rate did change the training
+
+
+def test_workers_train_while_the_next_models_are_built(synthetic_data, tmp_path, monkeypatch):
+    """train_many builds each model in this thread and hands it to a worker at once: the
+    first models train while the later ones are built (building compiles initializers)."""
+    import threading
+
+    from mnistlab.training import many
+
+    events, first_fit_started = [], threading.Event()
+    prepare, fit = many.prepare, many.fit
+
+    def recorded_prepare(job, *args):
+        if events:  # from the second model on, wait until a worker has begun to train
+            assert first_fit_started.wait(timeout=60), "no model trained while others were built"
+        prepare(job, *args)
+        events.append(("built", threading.current_thread() is threading.main_thread()))
+
+    def recorded_fit(job, bar):
+        events.append(("fit", threading.current_thread() is threading.main_thread()))
+        first_fit_started.set()
+        fit(job, bar)
+
+    monkeypatch.setattr(many, "prepare", recorded_prepare)
+    monkeypatch.setattr(many, "fit", recorded_fit)
+    specs = [RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=s) for s in range(3)]
+    trained = many.train_many(specs, cache_dir=tmp_path, workers=2)
+    assert [t.from_cache for t in trained] == [False] * 3
+    assert events[:2] == [("built", True), ("fit", False)]  # built here, trained in a worker
+    assert sorted(events) == [("built", True)] * 3 + [("fit", False)] * 3

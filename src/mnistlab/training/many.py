@@ -71,8 +71,12 @@ def completed_in_threads(tasks, workers: int):
             yield index
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+        futures = {}
         try:
+            # tasks may be a generator doing work of its own between tasks (train_many builds
+            # each model there): the first tasks run while it makes the next.
+            for index, task in enumerate(tasks):
+                futures[pool.submit(task)] = index
             for future in as_completed(futures):
                 future.result()
                 yield futures[future]
@@ -124,9 +128,6 @@ def train_many(
     elif jobs:
         import keras
 
-        runners: dict = {}
-        for _, job in jobs:
-            prepare(job, data_dir, runners)
         workers = min(workers or default_workers(), len(jobs))
         if keras.backend.backend() != "jax":
             workers = 1  # only the JAX path is known to be thread-safe
@@ -136,8 +137,17 @@ def train_many(
             else f"{len(jobs)} models, {workers} at a time"
         )
         with progress.task(f"train {label}", sum(job.spec.train.epochs for _, job in jobs)) as bar:
-            tasks = [lambda job=job: fit(job, bar) for _, job in jobs]
-            for index in completed_in_threads(tasks, workers):
+            runners: dict = {}  # compiled epochs and predictors, one per architecture
+
+            def prepared():
+                # Models are built here, in this thread, one at a time (Keras' seeding is this
+                # thread's state), while the workers train the ones built before: building a
+                # model of a new shape compiles its initializers (0.2-0.7 s each).
+                for _, job in jobs:
+                    prepare(job, data_dir, runners)
+                    yield lambda job=job: fit(job, bar)
+
+            for index in completed_in_threads(prepared(), workers):
                 i, job = jobs[index]
                 meta = finish(job, data_dir, workers)
                 # Cached as soon as it is trained: an interrupted run keeps its finished models.
