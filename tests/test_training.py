@@ -154,29 +154,42 @@ def test_one_compiled_epoch_serves_every_learning_rate(synthetic_data):
 
 def test_workers_train_while_the_next_models_are_built(synthetic_data, tmp_path, monkeypatch):
     """train_many builds each model in this thread and hands it to a worker at once: the
-    first models train while the later ones are built (building compiles initializers)."""
+    first models train while the later ones are built (building compiles initializers), and
+    a model that finished is cached between two builds, not after the last (so a Ctrl-C
+    while models are still being built keeps it)."""
     import threading
 
     from mnistlab.training import many
 
-    events, first_fit_started = [], threading.Event()
-    prepare, fit = many.prepare, many.fit
+    events, fit_started, fit_finished = [], threading.Event(), threading.Event()
+    prepare, fit, store = many.prepare, many.fit, many.store
 
     def recorded_prepare(job, *args):
-        if events:  # from the second model on, wait until a worker has begun to train
-            assert first_fit_started.wait(timeout=60), "no model trained while others were built"
+        built = sum(1 for event in events if event[0] == "built")
+        if built:  # from the second model on, wait until a worker has begun to train
+            assert fit_started.wait(timeout=60), "no model trained while others were built"
+        if built == 2:  # the third: wait until a model has finished training
+            assert fit_finished.wait(timeout=60)
         prepare(job, *args)
         events.append(("built", threading.current_thread() is threading.main_thread()))
 
     def recorded_fit(job, bar):
         events.append(("fit", threading.current_thread() is threading.main_thread()))
-        first_fit_started.set()
+        fit_started.set()
         fit(job, bar)
+        fit_finished.set()
+
+    def recorded_store(*args):
+        events.append(("stored", threading.current_thread() is threading.main_thread()))
+        store(*args)
 
     monkeypatch.setattr(many, "prepare", recorded_prepare)
     monkeypatch.setattr(many, "fit", recorded_fit)
-    specs = [RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=s) for s in range(3)]
+    monkeypatch.setattr(many, "store", recorded_store)
+    specs = [RunSpec("mnist", ModelConfig(hidden_units=(16,)), SMALL, seed=s) for s in range(4)]
     trained = many.train_many(specs, cache_dir=tmp_path, workers=2)
-    assert [t.from_cache for t in trained] == [False] * 3
+    assert [t.from_cache for t in trained] == [False] * 4
     assert events[:2] == [("built", True), ("fit", False)]  # built here, trained in a worker
-    assert sorted(events) == [("built", True)] * 3 + [("fit", False)] * 3
+    assert sorted(events) == [("built", True)] * 4 + [("fit", False)] * 4 + [("stored", True)] * 4
+    fourth_built = [i for i, event in enumerate(events) if event[0] == "built"][3]
+    assert events.index(("stored", True)) < fourth_built

@@ -71,13 +71,20 @@ def completed_in_threads(tasks, workers: int):
             yield index
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {}
+        futures, pending = {}, set()
         try:
             # tasks may be a generator doing work of its own between tasks (train_many builds
-            # each model there): the first tasks run while it makes the next.
+            # each model there): the first tasks run while it makes the next, and whatever
+            # they finish (or raise) is passed on between two tasks, not after the last.
             for index, task in enumerate(tasks):
-                futures[pool.submit(task)] = index
-            for future in as_completed(futures):
+                future = pool.submit(task)
+                futures[future] = index
+                pending.add(future)
+                for done in [f for f in pending if f.done()]:
+                    pending.discard(done)
+                    done.result()
+                    yield futures[done]
+            for future in as_completed(pending):
                 future.result()
                 yield futures[future]
         finally:
