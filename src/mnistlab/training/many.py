@@ -80,16 +80,24 @@ def completed_in_threads(tasks, workers: int):
                 future = pool.submit(task)
                 futures[future] = index
                 pending.add(future)
-                for done in [f for f in pending if f.done()]:
-                    pending.discard(done)
-                    done.result()
-                    yield futures[done]
+                yield from _take_finished(pending, futures)
+            yield from _take_finished(pending, futures)
             for future in as_completed(pending):
                 future.result()
                 yield futures[future]
         finally:
             for future in futures:
                 future.cancel()
+
+
+def _take_finished(pending: set, futures: dict):
+    """The indices of the pending futures that are done, in the order they were submitted;
+    the first that failed raises, so none submitted after it is taken (a worker's interrupt
+    keeps the models before it, not the ones a free worker went on to finish)."""
+    for future in sorted((f for f in pending if f.done()), key=futures.get):
+        pending.discard(future)
+        future.result()
+        yield futures[future]
 
 
 def run_in_threads(tasks, workers: int) -> None:
