@@ -27,6 +27,7 @@ LAYERS = [
             "mnistlab.plots",
             "mnistlab.legibility",
             "mnistlab.envvars",
+            "mnistlab.keras_import",
         ],
     ),
     ("data", ["mnistlab.data"]),
