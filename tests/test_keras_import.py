@@ -37,6 +37,20 @@ def test_without_the_finder_keras_imports_scikit_learn():
     assert probe("plain") == ["True", "0", "(1, 3)"]
 
 
+def test_only_keras_own_imports_are_refused():
+    """The importer decides, not who is further up the stack: code that Keras calls (a user's
+    callback) still imports scikit-learn."""
+    from mnistlab.keras_import import KerasWithoutScikitLearn
+
+    finder, keras_module = KerasWithoutScikitLearn(), {"__name__": "keras.src.fake"}
+    exec("def ask(finder): return finder.find_spec('sklearn')", keras_module)
+    exec("def call(function): return function()", keras_module)
+    with pytest.raises(ImportError):
+        keras_module["ask"](finder)  # Keras' own import
+    assert keras_module["call"](lambda: finder.find_spec("sklearn")) is None  # a callback's
+    assert finder.find_spec("numpy") is None
+
+
 def test_the_command_installs_the_finder(monkeypatch):
     from mnistlab import cli
 

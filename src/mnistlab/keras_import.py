@@ -22,11 +22,15 @@ class KerasWithoutScikitLearn(MetaPathFinder):
         if name != "sklearn" and not name.startswith("sklearn."):
             return None
         frame = sys._getframe(1)
-        while frame is not None:  # who imports it: the import machinery runs in its frame
-            if frame.f_globals.get("__name__", "").startswith("keras."):
-                raise ImportError(f"{name} is not imported for Keras in the mnistlab command")
-            frame = frame.f_back
-        return None  # anyone else: the normal finders go on
+        while frame is not None and _module(frame).startswith("importlib"):
+            frame = frame.f_back  # the import machinery's own frames, up to who imports it
+        if frame is not None and _module(frame).startswith("keras."):
+            raise ImportError(f"{name} is not imported for Keras in the mnistlab command")
+        return None  # anyone else (code Keras calls included): the normal finders go on
+
+
+def _module(frame) -> str:
+    return frame.f_globals.get("__name__", "")
 
 
 def skip_scikit_learn_for_keras() -> None:

@@ -85,7 +85,8 @@ def bench_conv_epoch(x, y, *, arch: str, peak: float, old_images: int) -> dict:
         model = build_model(config, seed=0, stock_layers=stock)
         return model, make_optimizer(train.optimizer, train.learning_rate)
 
-    work = multiply_adds(fresh()[0])
+    model, _ = fresh()
+    work, shapes = multiply_adds(model), step_products(model, 32)
     limit = 6 * len(x) * work / (peak * 1e9)
     fit_rows = fit_keras(*fresh(stock=True), x, y, epochs=2, batch_size=32)
     fast_rows = fit_fast(*fresh(), x, y, epochs=2, batch_size=32, seed=0)
@@ -94,7 +95,6 @@ def bench_conv_epoch(x, y, *, arch: str, peak: float, old_images: int) -> dict:
     )
     fit, fast = fit_rows[-1]["seconds"], fast_rows[-1]["seconds"]  # epoch 1 compiles
     old = old_rows[-1]["seconds"] * len(x) / old_images
-    shapes = step_products(fresh()[0], 32)
     products = products_epoch_seconds(shapes, len(x) // 32)
     product_flop = 2 * sum(m * k * n for m, k, n in shapes) * (len(x) // 32)
     return {
