@@ -8,7 +8,7 @@ ARGS   ?=
 WORKERS ?= auto
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: venv test lint train report bench notebook clean
+.PHONY: venv test test-kernels lint train report bench notebook clean
 
 venv: $(VENV)/.installed
 
@@ -29,6 +29,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 test: venv
 	$(BIN)/python -m pytest -q -n $(WORKERS) $(ARGS)
+
+# The numerical tests once per OpenBLAS kernel the CPU can run (tools/test_kernels.sh): a test
+# that asserts more than float32 promises fails on one of them. CI runs the plain `make test`.
+KERNEL_TESTS ?= tests/test_numpy_forward.py tests/test_members.py tests/test_weight_dropout.py \
+  tests/test_detectors.py tests/test_laplace.py tests/test_paired.py tests/test_metrics.py \
+  tests/test_scores.py tests/test_conformal.py tests/test_conformal_promise.py \
+  tests/test_predict.py tests/test_shifts.py tests/test_abstention.py tests/test_odin.py \
+  tests/test_layers.py tests/test_api.py tests/test_shift_verdict.py tests/test_replicates.py \
+  tests/test_explore.py tests/test_seeds.py
+test-kernels: venv
+	tools/test_kernels.sh $(BIN)/python $(KERNEL_TESTS) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks tools

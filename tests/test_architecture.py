@@ -28,6 +28,7 @@ LAYERS = [
             "mnistlab.legibility",
             "mnistlab.envvars",
             "mnistlab.keras_import",
+            "mnistlab.seeds",
         ],
     ),
     ("data", ["mnistlab.data"]),

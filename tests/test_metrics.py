@@ -116,6 +116,36 @@ def test_fpr95_known_answer():
     assert metrics.fpr_at_tpr(positive, score) == 0.5
 
 
+def test_fpr95_takes_the_trusted_side_as_positive():
+    """metrics.fpr95: in-distribution (or right answers) positive, trust = -score. In 0.1-0.5,
+    out 0.45, 0.6, 0.7, 0.8: trusting 95% of the in-images needs all five (score <= 0.5), which
+    trusts one of four out-images. The other convention (out positive) reads 1/5 here."""
+    is_out = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1], bool)
+    score = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.45, 0.6, 0.7, 0.8])
+    assert metrics.fpr95(is_out, score) == 0.25
+    assert metrics.fpr_at_tpr(is_out, score) == 0.2
+
+
+def test_both_studies_report_one_fpr95():
+    """The scoreboard's ood/<set>/fpr95_in and the OOD study's fpr95_in: the same number for the
+    same model and score."""
+    from mnistlab.studies.ood.numbers import detection
+    from mnistlab.uncertainty.method import MethodOutput
+    from mnistlab.uncertainty.summary import summarize
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 10, 400)
+    probabilities = rng.dirichlet(np.ones(10), 400).astype(np.float32)
+    test_score, out_score = rng.random(400), rng.random(300) + 0.2
+    row = summarize(labels, probabilities, test_score, ood_scores={"ood/x": out_score})
+    output = MethodOutput("m", "m", "m", {}, {"test": test_score, "ood/x": out_score})
+    assert row["ood/x/fpr95_in"] == detection(output, "ood/x")["fpr95_in"]
+    is_out = np.r_[np.zeros(400, bool), np.ones(300, bool)]
+    assert row["ood/x/fpr95_in"] == metrics.fpr95(is_out, np.r_[test_score, out_score])
+    error = probabilities.argmax(axis=1) != labels
+    assert row["err/fpr95_right"] == metrics.fpr95(error, test_score)
+
+
 def test_aurc_known_answers():
     # Errors scored highest: kept first are all right. Risks at k=1..4: 0, 0, 1/3, 2/4.
     assert metrics.aurc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == pytest.approx(

@@ -45,7 +45,7 @@ def test_every_protocol_compares_every_single_network_method(ood_run):
         for key in keys:
             for name in ("near", "far", f"ood/{other}"):
                 n = standard["numbers"][key][name]
-                assert 0 <= n["auroc"] <= 1 and 0 <= n["fpr95"] <= 1
+                assert 0 <= n["auroc"] <= 1 and 0 <= n["fpr95_in"] <= 1
                 assert len(n["auroc_seeds"]) == 2
             if key != "msp":
                 c = standard["comparisons"][key]["near"]
@@ -101,7 +101,7 @@ def test_a_group_is_the_mean_of_its_sets_and_a_perfect_detector_has_no_false_pos
     replicates = [[_method("msp", test, (a, b)), perfect]]
     groups = {"ood/a": "near", "ood/b": "near"}
     found = numbers.over_sets(replicates, groups)
-    assert found["perfect"]["near"]["auroc"] == 1.0 and found["perfect"]["near"]["fpr95"] == 0.0
+    assert found["perfect"]["near"]["auroc"] == 1.0 and found["perfect"]["near"]["fpr95_in"] == 0.0
     msp = found["msp"]
     assert msp["near"]["auroc"] == pytest.approx(
         (msp["ood/a"]["auroc"] + msp["ood/b"]["auroc"]) / 2

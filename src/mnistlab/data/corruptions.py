@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.data.shifts import affine, rotation_matrix
+from mnistlab.seeds import stream
 
 
 def _ndimage():
@@ -236,5 +237,5 @@ def corrupt(images, name: str, seed: int) -> np.ndarray:
     images = np.asarray(images, np.float64)
     if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):
         raise ValueError(f"images must be (N, 28, 28), got shape {images.shape}")
-    rng = np.random.default_rng([seed, list(CORRUPTIONS).index(name)])
+    rng = stream(seed, "data/corruption", name)  # keyed by name, not by position
     return np.clip(CORRUPTIONS[name](images, rng), 0, 1).astype(np.float32)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.data.shifts import rotate
+from mnistlab.seeds import stream
 
 
 def _ndimage():
@@ -109,7 +110,7 @@ def letters(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     and labels (n,) int 0-9 for A-J. The same seed gives the same images."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    rng = np.random.default_rng([seed, 2019])
+    rng = stream(seed, "letters/jitter")
     labels = np.arange(n) % len(LETTERS)
     fonts = rng.integers(0, len(FONT_FILES), n)
     boxes = rng.uniform(16, 20, n)

@@ -14,6 +14,7 @@ from mnistlab import progress
 from mnistlab.errors import ConfigError
 from mnistlab.explore.payload import dataset_payload
 from mnistlab.runs import atomic_path
+from mnistlab.seeds import replicate_seeds
 from mnistlab.studies.framework.context import StudyContext, test_set, trained_models, tutorial_spec
 from mnistlab.training import training_arrays
 from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
@@ -32,15 +33,18 @@ def model_plan(ctx: StudyContext) -> dict:
             f"supported there: leave --arch out (or give --arch mlp)"
         )
     validation = {"validation_size": ctx.profile.validation_size}
+    # the first replicate's base model and two more of its ensemble, by the method studies' rule
+    seeds = replicate_seeds(
+        ctx.seed, 0, ensemble_size=1 + EXTRA_MEMBERS, stride=ctx.profile.ensemble_size
+    )
     plan = {}
     for dataset in DATASETS:
-        plan[dataset, "base"] = tutorial_spec(ctx, dataset, seed=ctx.seed, **validation)
+        plan[dataset, "base"] = tutorial_spec(ctx, dataset, seed=seeds[0], **validation)
         plan[dataset, "mc_dropout"] = tutorial_spec(
             ctx, dataset, seed=ctx.seed, dropout=MC_DROPOUT_RATE, **validation
         )
         plan[dataset, "ensemble"] = [
-            tutorial_spec(ctx, dataset, seed=ctx.seed + m, **validation)
-            for m in range(1, 1 + EXTRA_MEMBERS)
+            tutorial_spec(ctx, dataset, seed=s, **validation) for s in seeds[1:]
         ]
     return plan
 

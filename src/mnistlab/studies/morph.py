@@ -10,6 +10,7 @@ from mnistlab import plots
 from mnistlab.errors import ConfigError
 from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import Section, Table, figures_of, fmt, seed_mean
+from mnistlab.seeds import stream
 from mnistlab.studies.framework.context import (
     StudyContext,
     get_models,
@@ -28,7 +29,7 @@ STRIP_SAMPLES = 9
 
 def pick_pairs(labels: np.ndarray, *, count: int, seed: int) -> list[tuple[int, int]]:
     """`count` pairs of test indices with different labels, the same for the same seed."""
-    rng = np.random.default_rng([seed, 7919])
+    rng = stream(seed, "morph/pairs")
     pairs = []
     while len(pairs) < count:
         i, j = (int(v) for v in rng.choice(len(labels), size=2, replace=False))

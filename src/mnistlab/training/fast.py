@@ -14,13 +14,14 @@ import numpy as np
 from mnistlab import interrupt
 from mnistlab.config import ModelConfig
 from mnistlab.models.networks import build_model, make_optimizer
+from mnistlab.seeds import stream
 
 
 def epoch_order(n: int, *, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
     """The order of examples in an epoch: a permutation drawn from (seed, epoch) alone."""
     if not shuffle:
         return np.arange(n)
-    return np.random.default_rng([seed, epoch]).permutation(n)
+    return stream(seed, "training/shuffle", epoch).permutation(n)
 
 
 def make_train_step(model, optimizer):

@@ -15,6 +15,7 @@ import numpy as np
 
 from mnistlab.errors import ConfigError
 from mnistlab.models.predict import softmax
+from mnistlab.uncertainty import scores
 
 
 class MemberSummary:
@@ -56,7 +57,7 @@ class MemberSummary:
         comes back as. Votes, vote shares and member accuracies equal one pass exactly
         (integer counts); the probability sums are float64 sums of the parts' float64 sums,
         exact in the cases the class docstring names, so the float32 mean probability
-        equals one pass's (tested bit for bit); the entropy sums within float64 rounding."""
+        equals one pass's (tested bit for bit); so do the entropy sums (of float32 terms)."""
         if not parts:
             raise ValueError("merge needs at least one part")
         for part in parts:
@@ -83,10 +84,11 @@ class MemberSummary:
         probabilities = softmax(logits)
         for member in probabilities:  # one member at a time: the order of np.mean
             self.probability_sum[images] += member
-        p = np.clip(probabilities, 1e-12, 1.0)
-        p *= np.log(p)  # each member's p log p, for all at once; summed in member order below
-        for terms in np.sum(p, axis=2, dtype=np.float64):
-            self.entropy_sum[images] -= terms
+        # Each member's entropy rounded to float32, then summed in float64: float32 values
+        # add up exactly there, in any order, so parts merged give one pass's sums bit for bit
+        # (a float64 entropy would differ in its last bit with the order of the additions).
+        for member in probabilities:
+            self.entropy_sum[images] += scores.entropy(member).astype(np.float32)
         if self.labels is not None:
             right = (predictions == self.labels[images]).sum(axis=1)
             self.member_correct[first_member : first_member + len(logits)] += right
@@ -119,8 +121,7 @@ class MemberSummary:
     def mutual_information(self) -> np.ndarray:
         """(N,) entropy of the mean probability minus the expected entropy: where the members
         disagree (epistemic; torch-uncertainty's split). Never below 0 (Jensen)."""
-        p = np.clip(self.mean_probability().astype(np.float64), 1e-12, 1.0)
-        return np.maximum(-np.sum(p * np.log(p), axis=1) - self.expected_entropy(), 0.0)
+        return np.maximum(scores.entropy(self.mean_probability()) - self.expected_entropy(), 0.0)
 
     def member_accuracy(self) -> np.ndarray:
         """(K,) accuracy of each member (needs labels)."""

@@ -149,6 +149,17 @@ def fpr_at_tpr(is_positive, score, *, tpr: float = 0.95) -> float:
     return float(fpr_values[np.argmax(tpr_values >= tpr - 1e-12)])
 
 
+def fpr95(is_out, score) -> float:
+    """FPR at 95% TPR with the images to trust as the positives, the one FPR95 every study
+    reports: the share of the images not to trust (is_out: out-of-distribution images, or
+    wrong answers) still trusted when the threshold trusts 95% of the others. score: higher =
+    less trust. This is OpenOOD's convention (in-distribution positive) and Hendrycks &
+    Gimpel's; pytorch-ood's OODMetrics takes the outliers as positives instead (its FPR95TPR is
+    the share of in-distribution images flagged when 95% of the outliers are)."""
+    is_out = np.asarray(is_out, bool)
+    return fpr_at_tpr(~is_out, -np.asarray(score, np.float64), tpr=0.95)
+
+
 def risk_coverage_curve(is_error, score) -> tuple[np.ndarray, np.ndarray]:
     """Selective classification: keep the examples with the lowest scores first.
 
@@ -174,10 +185,11 @@ def aurc(is_error, score) -> float:
 
 # ---------------------------------------------------------------- bootstrap intervals
 def bootstrap_auroc_interval(
-    is_positive, score, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    is_positive, score, *, n_boot: int = 1000, seed=0, level: float = 0.95
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of AUROC. Each resample only reweights the tied-score
-    groups (O(N) per resample, no re-sorting)."""
+    groups (O(N) per resample, no re-sorting). seed: an int or a numpy Generator (a named
+    stream, mnistlab.seeds.stream)."""
     is_positive, score = _check_detection(is_positive, score)
     _, group = _groups(score)
     rng = np.random.default_rng(seed)
@@ -194,9 +206,10 @@ def bootstrap_auroc_interval(
 
 
 def bootstrap_mean_interval(
-    values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    values, *, n_boot: int = 1000, seed=0, level: float = 0.95
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean (e.g. accuracy from 0/1 correctness)."""
+    """Percentile bootstrap interval of a mean (e.g. accuracy from 0/1 correctness). seed: an
+    int or a numpy Generator (a named stream, mnistlab.seeds.stream)."""
     values = np.asarray(values, dtype=np.float64)
     _check_lengths(values)
     rng = np.random.default_rng(seed)

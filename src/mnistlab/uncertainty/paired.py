@@ -22,6 +22,8 @@ from functools import cache
 
 import numpy as np
 
+from mnistlab.seeds import stream
+
 CHUNK = 128  # resamples per vectorized block: (CHUNK, N) float64 arrays stay small
 
 
@@ -172,7 +174,7 @@ def paired_difference(
     """
     if len(metrics_a) != len(metrics_b) or not metrics_a:
         raise ValueError("give both methods' metric for the same, non-empty list of seeds")
-    rng = np.random.default_rng([seed, 2718])
+    rng = stream(seed, "paired/difference-resamples")
     seeds = len(metrics_a)
     full = full_set_weights(n_items)
     per_seed = [float(a(full)[0] - b(full)[0]) for a, b in zip(metrics_a, metrics_b, strict=True)]
@@ -244,7 +246,7 @@ def mean_intervals(
     Returns (low, high), each (K,)."""
     per_image = np.asarray(per_image, np.float32)
     seeds, n_items, k = per_image.shape
-    rng = np.random.default_rng([seed, 3141])
+    rng = stream(seed, "paired/intervals-resamples")
     weights = resample_weights(n_items, n_boot, rng)
     # (B, seeds, K): one matrix product for every seed and quantity
     resampled = (weights @ per_image.transpose(1, 0, 2).reshape(n_items, seeds * k)).reshape(

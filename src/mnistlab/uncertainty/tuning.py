@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.seeds import stream
 from mnistlab.uncertainty import metrics
 
 TUNING_IN = 2000  # held-out images used (AUROC standard error about 0.005 with 1,000 out)
@@ -62,7 +63,7 @@ def blobs(n: int, rng: np.random.Generator, ink: float = 0.19) -> np.ndarray:
 
 def tuning_sets(held_out: np.ndarray, seed: int) -> dict:
     """{'in': up to TUNING_IN held-out images, 'out': TUNING_OUT generated ones}, seeded."""
-    rng = np.random.default_rng([seed, 7177])
+    rng = stream(seed, "tuning/validation-ood")
     inside = np.asarray(held_out[:TUNING_IN], np.float32)
     half = TUNING_OUT // 2
     picked = inside[rng.integers(0, len(inside), half)] if len(inside) else inside

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.seeds import stream
 from mnistlab.uncertainty.conformal import (
     conformal_quantile,
     prediction_sets,
@@ -49,7 +50,7 @@ def control(true_scores: np.ndarray, alphas, calibration: np.ndarray) -> dict:
 
 def control_splits(n: int, n_cal: int, seed) -> np.ndarray:
     """The control's CONTROL_SPLITS random calibration parts of n test images."""
-    return random_splits(n, n_cal, CONTROL_SPLITS, seed)
+    return random_splits(n, n_cal, CONTROL_SPLITS, stream(seed, "conformal/control-splits"))
 
 
 def exchangeability(cal_probabilities, cal_labels, test_probabilities, test_labels) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.seeds import stream
 from mnistlab.studies.conformal import promise
 from mnistlab.studies.conformal.views import ROTATIONS
 from mnistlab.uncertainty.conformal import (
@@ -33,13 +34,15 @@ def _marginal_numbers(scores: dict, labels, rotated_labels, cal_labels, alpha):
     return out, sets[np.arange(len(labels)), labels]
 
 
-def method_numbers(method, i, labels, sample, cal_labels, control_splits, *, seed, alphas) -> tuple:
+def method_numbers(method, labels, sample, cal_labels, control_splits, *, seed, alphas) -> tuple:
     """Every conformal number of one method with probabilities on one replicate, and the
     test images each (score, a) covers. sample: the test images rotated for the shift check
     and the recalibration; control_splits: the exchangeable control's calibration parts of
     the test set (promise.control_splits)."""
     rotated_labels = labels[sample]
-    rng = np.random.default_rng([seed, i, 4711])  # the randomized scores' uniforms
+    # The randomized scores' uniforms and the recalibration's splits are the method's own
+    # streams (keyed by its key): its numbers do not depend on which other methods run.
+    rng = stream(seed, "conformal/randomized-scores", method.key)
     # Each score once per set, shared by every a: the sets of one image are then nested
     # across a (the same uniform draws), and nothing is sorted three times.
     scores = {
@@ -68,7 +71,7 @@ def method_numbers(method, i, labels, sample, cal_labels, control_splits, *, see
         numbers["control"][score] = promise.control(
             true_label_scores(scores[score]["test"], labels), alphas, control_splits
         )
-    lac, recal_rng = scores["lac"], np.random.default_rng([seed, i, 99])
+    lac, recal_rng = scores["lac"], stream(seed, "conformal/recalibration", method.key)
     numbers["recalibration"]["lac"] = {
         f"{alpha:g}": {
             f"{angle}": promise.recalibration(

@@ -110,9 +110,9 @@ def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, siz
     with_sets = [m for m in out["methods"] if m.kind != SCORE]
     # one set of splits for every method and score: paired, and drawn once
     splits = promise.control_splits(len(labels), min(len(y_val) - half, len(labels) // 2), seed)
-    for i, method in enumerate(with_sets):
+    for method in with_sets:
         numbers[method.key], method_covered = sets_numbers.method_numbers(
-            method, i, labels, sample, y_val[half:], splits, seed=seed, alphas=options.alpha
+            method, labels, sample, y_val[half:], splits, seed=seed, alphas=options.alpha
         )
         covered.update({(method.key, *k): v for k, v in method_covered.items()})
     for method in out["methods"]:

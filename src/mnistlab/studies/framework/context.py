@@ -10,6 +10,7 @@ import numpy as np
 
 from mnistlab.config import ModelConfig, Profile, RunSpec, TrainConfig, profile
 from mnistlab.data import load_split
+from mnistlab.seeds import stream
 from mnistlab.training import TrainedModel, train_many
 
 EXECUTORS = ("local", "ray")
@@ -212,7 +213,7 @@ def test_order(ctx: StudyContext, n: int) -> np.ndarray:
     its first images, and the conformal study the same ones (their outputs are then computed
     once per run). Seeded, because the test set's first images are not representative
     (MNIST's test set starts with the cleaner half of its writers)."""
-    return np.random.default_rng([ctx.seed, 7]).permutation(n)
+    return stream(ctx.seed, "studies/test-order").permutation(n)
 
 
 def model_summary(trained: TrainedModel) -> dict:

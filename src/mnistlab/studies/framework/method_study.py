@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mnistlab.config import MAX_MEMBERS, check_at_least, check_fraction
 from mnistlab.parse import parse_floats
+from mnistlab.seeds import replicate_seeds
 from mnistlab.studies.framework.context import (
     StudyContext,
     model_summary,
@@ -116,20 +117,23 @@ class MethodStudyOptions:
 
 
 def model_plan(ctx: StudyContext, options: MethodStudyOptions) -> dict:
-    """{(dataset, seed, role): RunSpec, or a list of them for ENSEMBLE}. Replicate r's base
-    model has seed SEED + r*M, its ensemble seeds SEED + r*M ... SEED + r*M + M-1 (disjoint,
-    so replicates are independent); its MC dropout model has the replicate's seed."""
+    """{(dataset, seed, role): RunSpec, or a list of them for ENSEMBLE}. Replicate r's models
+    have seeds.replicate_seeds (base model first, then the rest of its ensemble; disjoint, so
+    replicates are independent, and the base model is the OOD study's and the explorer's);
+    its MC dropout model has the replicate's seed."""
     size = options.resolved(ctx)["ensemble_size"]
     roles = {role for m in options.chosen(ctx) for role in m.roles}
     validation = {"validation_size": ctx.profile.validation_size}
     plan = {}
     for dataset in options.datasets:
         for r, seed in enumerate(ctx.seed_list):
-            first = ctx.seed + r * size
-            plan[dataset, seed, BASE] = tutorial_spec(ctx, dataset, seed=first, **validation)
+            seeds = replicate_seeds(
+                ctx.seed, r, ensemble_size=size, stride=ctx.profile.ensemble_size
+            )
+            plan[dataset, seed, BASE] = tutorial_spec(ctx, dataset, seed=seeds[0], **validation)
             if ENSEMBLE in roles:
                 plan[dataset, seed, ENSEMBLE] = [
-                    tutorial_spec(ctx, dataset, seed=first + m, **validation) for m in range(size)
+                    tutorial_spec(ctx, dataset, seed=s, **validation) for s in seeds
                 ]
             if MC_DROPOUT in roles:
                 plan[dataset, seed, MC_DROPOUT] = tutorial_spec(

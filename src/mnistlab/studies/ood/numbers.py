@@ -1,8 +1,9 @@
 """The OOD study's numbers: AUROC and FPR at 95% TPR per method and set over seeds, and each
 method's paired difference to max softmax, per set and per group of sets (near, far).
 
-FPR at 95% TPR is OpenOOD's: the share of out-of-distribution images still trusted when the
-threshold keeps 95% of the in-distribution ones. A group's AUROC is the mean of its sets'
+FPR at 95% TPR (fpr95_in) is OpenOOD's, the one every study reports (metrics.fpr95): the share
+of out-of-distribution images still trusted when the threshold keeps 95% of the
+in-distribution ones (in-distribution positive). A group's AUROC is the mean of its sets'
 AUROCs (OpenOOD's near and far numbers); its paired interval resamples every set's images and
 the test images together, one resample shared by every method and seed (uncertainty/paired.py).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.seeds import stream
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.scoreboard.verdict import REFERENCE
 from mnistlab.uncertainty import metrics
@@ -31,11 +33,11 @@ def _in_out(method: MethodOutput, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detection(method: MethodOutput, key: str) -> dict:
-    """AUROC (out = positive) and OpenOOD's FPR at 95% TPR (in = positive, trust = -score)."""
+    """AUROC (out = positive) and FPR at 95% TPR (in = positive: metrics.fpr95)."""
     is_out, score = _in_out(method, key)
     return {
         "auroc": metrics.auroc(is_out, score),
-        "fpr95": metrics.fpr_at_tpr(~is_out, -score),
+        "fpr95_in": metrics.fpr95(is_out, score),
     }
 
 
@@ -51,7 +53,7 @@ def over_sets(replicates: list[list[MethodOutput]], groups: dict) -> dict:
                 [
                     {
                         k: float(np.mean([per_set[key][r][k] for key in members]))
-                        for k in ("auroc", "fpr95")
+                        for k in ("auroc", "fpr95_in")
                     }
                     for r in range(len(replicates))
                 ]
@@ -69,7 +71,7 @@ def compare_with_softmax(
     n_test = len(replicates[0][0].score["test"])
     sizes = [len(replicates[0][0].score[key]) for key in keys]
     starts = n_test + np.cumsum([0, *sizes[:-1]])
-    rng = np.random.default_rng([seed, 1414])
+    rng = stream(seed, "ood/paired-resamples")
     weights = np.concatenate([resample_weights(n, n_boot, rng) for n in (n_test, *sizes)], axis=1)
     n_items = weights.shape[1]
 

@@ -18,6 +18,7 @@ from mnistlab import progress
 from mnistlab.config import ARCHITECTURES, check_at_least
 from mnistlab.data.catalog import other
 from mnistlab.errors import ConfigError
+from mnistlab.seeds import replicate_seeds
 from mnistlab.studies.framework.context import (
     StudyContext,
     plan_specs,
@@ -89,14 +90,16 @@ class OODOptions:
 
 
 def model_plan(ctx: StudyContext, options: OODOptions) -> dict:
-    """{(protocol, dataset, seed): RunSpec}: the scoreboard's base models (replicate r's seed is
-    SEED + r*M, M the profile's ensemble size, so they are the same models), and per open-set
-    architecture the same seeds trained on classes 0-4."""
+    """{(protocol, dataset, seed): RunSpec}: the scoreboard's base models (seeds.replicate_seeds,
+    so they are the same models), and per open-set architecture the same seeds trained on
+    classes 0-4."""
     plan = {}
     validation = {"validation_size": ctx.profile.validation_size}
     for dataset in options.datasets:
         for r, seed in enumerate(ctx.seed_list):
-            first = ctx.seed + r * ctx.profile.ensemble_size
+            first = replicate_seeds(ctx.seed, r, ensemble_size=1, stride=ctx.profile.ensemble_size)[
+                0
+            ]
             plan[STANDARD, dataset, seed] = tutorial_spec(ctx, dataset, seed=first, **validation)
             for arch in options.archs(ctx):
                 plan[arch, dataset, seed] = tutorial_spec(

@@ -83,7 +83,7 @@ def protocol_table(entry: dict, labels: dict, columns: list[str], title: str) ->
         row = [labels.get(key, key)]
         for c in columns:
             row += [seed_mean(numbers[c], "auroc", ".1f", scale=100), _delta(entry, key, c)]
-        row += [seed_mean(numbers[g], "fpr95", ".1f", scale=100) for g in groups]
+        row += [seed_mean(numbers[g], "fpr95_in", ".1f", scale=100) for g in groups]
         table.rows.append(row)
     return table
 
@@ -235,7 +235,7 @@ def sections(document: dict, folder) -> list[Section]:
         f"kind, over {seeds} seed replicate(s) of each model. Near and far, the rule: {RULE}. "
         f"The near and far numbers are the mean over their sets (OpenOOD's). FPR95 is the share "
         f"of out-of-distribution images still trusted at the threshold that keeps 95% of the "
-        f"test images (OpenOOD's definition). Δ is the paired difference in AUROC points to max "
+        f"test images (in-distribution positive: OpenOOD's definition, and the scoreboard's). Δ is the paired difference in AUROC points to max "
         f"softmax: seeds and images resampled together ({opts['bootstrap']} resamples), 95% "
         f"interval; better or worse only when it excludes 0.",
         f"Hyperparameters (ODIN's T and epsilon, KNN's k, the ReAct, ASH and SCALE percentiles) "
@@ -259,7 +259,7 @@ def sections(document: dict, folder) -> list[Section]:
     tables.append(_tuned_table(datasets, labels))
     paragraphs += [f"**{line.split(': ', 1)[0]}**: {line.split(': ', 1)[1]}." for line in lines]
     numbers = {
-        f"{d}/{p}/{k}/{g}": [v[g]["auroc"], v[g]["fpr95"]]
+        f"{d}/{p}/{k}/{g}": [v[g]["auroc"], v[g]["fpr95_in"]]
         for d, entry in datasets.items()
         for p, protocol in entry.items()
         for k, v in protocol["numbers"].items()

@@ -11,6 +11,7 @@ import numpy as np
 
 from mnistlab import progress
 from mnistlab.data.catalog import other
+from mnistlab.seeds import stream
 from mnistlab.studies.framework.context import StudyContext, test_set
 from mnistlab.studies.framework.method_study import (
     MethodStudyOptions,
@@ -35,7 +36,7 @@ ScoreboardOptions = MethodStudyOptions  # shared by every study that evaluates m
 
 def ood_sets(ctx: StudyContext, dataset: str, test_images: np.ndarray, size: int) -> dict:
     """Out-of-distribution inputs: the other data set, and three that need no download."""
-    rng = np.random.default_rng([ctx.seed, 4242])
+    rng = stream(ctx.seed, "scoreboard/ood-noise")
     shape = (min(size, len(test_images)), 28, 28)
     return {
         f"ood/{other(dataset)}": test_set(ctx, other(dataset))[0][: shape[0]],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.report.document import seed_mean
+from mnistlab.seeds import stream
 from mnistlab.uncertainty import metrics
 from mnistlab.uncertainty.method import MethodOutput
 from mnistlab.uncertainty.paired import (
@@ -46,7 +47,7 @@ def compare_with_softmax(
     resample of the test images (and, separately, of the OOD images) serves every method and
     every seed: the comparison is paired.
     """
-    rng = np.random.default_rng([seed, 1618])
+    rng = stream(seed, "scoreboard/paired-resamples")
     n_test, n_ood = len(labels), len(replicates[0][0].score[ood_key])
     test_weights = resample_weights(n_test, n_boot, rng)
     ood_weights = np.concatenate([test_weights, resample_weights(n_ood, n_boot, rng)], axis=1)

@@ -100,8 +100,9 @@ def sections(document: dict, folder) -> list[Section]:
     opts = document["options"]
     seeds = len(document.get("seeds", [])) or 1
     paragraphs = [
-        f"Every method gives a score where higher means less trust. Misclassification columns treat wrong answers as "
-        f"positives (AUROC, AUPR with errors as positives, FPR at 95% TPR, area under the risk-coverage curve); "
+        f"Every method gives a score where higher means less trust. Misclassification columns: AUROC with wrong answers "
+        f"as positives; FPR95, the share of wrong answers still trusted at the threshold that trusts 95% of the right "
+        f"ones (right answers positive, as OpenOOD counts FPR95); the area under the risk-coverage curve; "
         f"out-of-distribution columns give the AUROC of telling {opts['ood_size']} images of each other set from "
         f"the test set. Weight dropout and MC dropout use {opts['members']} members; the deep ensemble "
         f"{opts['ensemble_size']} independently seeded models; the temperature is fitted on a validation split "
@@ -139,7 +140,7 @@ def sections(document: dict, folder) -> list[Section]:
                     fmt(r["cal/ece"], ".4f"),
                     seed_mean(r, "err/auroc", ".1f", scale=100),
                     _paired(entry, r["key"], "err/auroc"),
-                    fmt(100 * num(r.get("err/fpr95")), ".1f"),
+                    fmt(100 * num(r.get("err/fpr95_right")), ".1f"),
                     fmt(r["sc/aurc"], ".4f"),
                 ]
                 + [seed_mean(r, k, ".1f", scale=100) for k in ood]
@@ -205,7 +206,7 @@ def console_table(datasets: dict) -> str:
         lines.append(header)
         for r in entry["rows"]:
             auroc = num(r.get("err/auroc"))
-            fpr = num(r.get("err/fpr95"))
+            fpr = num(r.get("err/fpr95_right"))
             lines.append(
                 f"  {r['method']:34s} {r['cls/acc']:7.4f} {r['cal/ece']:7.4f} {100 * auroc:6.1f} "
                 f"{100 * fpr:6.1f} {r['sc/aurc']:7.4f} "

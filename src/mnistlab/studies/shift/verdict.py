@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.seeds import stream
 from mnistlab.uncertainty.method import PROBABILITIES, MethodOutput
 from mnistlab.uncertainty.paired import (
     cached,
@@ -130,7 +131,7 @@ def dataset_verdicts(
     the clean set is "test". Returns {"statements": {key: {"verdict", "comparisons":
     {label: paired result}, ...}}, "excluded": [...], "clean_brier_vs_softmax": {...}}."""
     metric = ShiftedMetrics(replicates, labels)
-    weights = resample_weights(len(labels), n_boot, np.random.default_rng([seed, 31415]))
+    weights = resample_weights(len(labels), n_boot, stream(seed, "shift/paired-resamples"))
     names = probability_methods(replicates[0])
     short = {m.key: m.label or m.name for m in replicates[0]}.__getitem__
     ensemble = ENSEMBLE if ENSEMBLE in names else None

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from mnistlab import plots
 from mnistlab.errors import UserError
 from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import seed_mean
 from mnistlab.report.render import markdown_table
 from mnistlab.runs import write_text
+from mnistlab.seeds import stream
 from mnistlab.studies.framework.context import (
     StudyContext,
     model_summary,
@@ -150,7 +149,7 @@ def compare_with_reference(rows, correct, grid, *, n_boot: int, seed: int) -> No
         rows[reference]["vs_tutorial"] = None
         base = [cached(accuracy_metric(c)) for c in correct[reference]]
         n_images = len(correct[reference][0])
-        weights = resample_weights(n_images, n_boot, np.random.default_rng([seed, 31337]))
+        weights = resample_weights(n_images, n_boot, stream(seed, "variants/paired-resamples"))
         for i in indices:
             if i == reference:
                 continue
