@@ -155,13 +155,13 @@ def cmd_report(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from mnistlab.explore import page
+    from mnistlab.explore import page, server
 
     path = page.write(context_from_args(args))
     size = path.stat().st_size / 2**20
     print(f"explore: wrote {path} ({size:.1f} MB; open it in a browser, no server needed)")
     if args.serve:
-        page.serve(path)
+        server.serve(path)
     return 0
 
 

@@ -1,6 +1,6 @@
 """`mnistlab explore`: one self-contained HTML page (weights, images, thresholds and script
 inside; no network, no server needed) where every method answers for a drawn digit, a test
-image or a blend of two. `--serve` serves it on 127.0.0.1 and opens it."""
+image or a blend of two. `--serve` serves it on 127.0.0.1 and opens it (server.py)."""
 
 from __future__ import annotations
 
@@ -121,17 +121,3 @@ def stamp_of(page: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return found.group(1) if found else None
-
-
-def serve(page: Path, port: int = 0) -> None:
-    """Serve the page's folder on 127.0.0.1 (only this machine) and open it in a browser."""
-    import functools
-    import http.server
-    import webbrowser
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(page.parent))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
-        print(f"explore: serving {url} (Ctrl-C stops)")
-        webbrowser.open(url)
-        server.serve_forever()
