@@ -2,6 +2,7 @@
 cannot work, and the one line each gets instead of a traceback. The battery that found these
 is tools/hostile_trial.py; each kind of case it found is here."""
 
+import numpy as np
 import pytest
 
 from mnistlab.cli import main
@@ -122,6 +123,40 @@ API_CALLS = {
     "load_data(split='val')": (lambda m: m.load_data("mnist", "val"), "split must be one of"),
     "predict_proba(None)": (lambda m: m.predict_proba(None, [[0.0]]), "needs a TrainedModel"),
 }
+# Issue 48: images the API took silently (NaN probabilities) or that failed inside NumPy.
+IMAGE_CALLS = {
+    "NaN pixel": (np.full((2, 28, 28), np.nan, np.float32), "must be finite: 2 image"),
+    "infinite pixel": (np.where(np.eye(28) > 0, np.inf, 0.0)[None], "must be finite: 1 image"),
+    "0-255 bytes": (np.full((1, 28, 28), 255, np.uint8), r"in \[0, 1\].*divide by 255"),
+    "one image without N": (np.zeros((28, 28)), r"shape \(N, 28, 28\), got \(28, 28\)"),
+    "flattened": (np.zeros((3, 784)), r"shape \(N, 28, 28\)"),
+    "text": (np.array([["a"] * 28] * 28)[None], "must be real numbers"),
+    "booleans": (np.zeros((1, 28, 28), bool), "must be real numbers"),
+    "ragged lists": ([[0.0] * 28, [0.0]], "must be an array"),
+}
+
+
+@pytest.mark.parametrize("case", IMAGE_CALLS)
+@pytest.mark.parametrize("keras_model", [False, True])
+def test_predict_proba_refuses_images_that_mean_nothing(case, keras_model, trained_data):
+    import mnistlab
+
+    images, message = IMAGE_CALLS[case]
+    model = mnistlab.train("mnist", quick=True)
+    with pytest.raises(ConfigError, match=message):
+        mnistlab.predict_proba(model.model if keras_model else model, images)
+
+
+def test_predict_proba_takes_good_images_of_any_real_dtype(trained_data):
+    import mnistlab
+
+    model = mnistlab.train("mnist", quick=True)
+    images = mnistlab.load_data("mnist", "test")[0][:4]
+    as_float32 = mnistlab.predict_proba(model, images)
+    np.testing.assert_array_equal(
+        mnistlab.predict_proba(model, images.astype(np.float64)), as_float32
+    )
+    assert mnistlab.predict_proba(model, np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
 @pytest.mark.parametrize("call", API_CALLS)

@@ -283,15 +283,16 @@ def load_data(dataset: str, split: str = "test", *, data_dir=None, quick: bool =
 def predict_proba(trained, images):
     """Class probabilities (N, 10) of a trained model (a TrainedModel or keras.Model). A
     TrainedModel MLP's come from the NumPy forward pass on its weights, as in the studies
-    (the same numbers as theirs; no Keras for a cached one); a keras.Model's from Keras."""
+    (the same numbers as theirs; no Keras for a cached one); a keras.Model's from Keras.
+    images: (N, 28, 28) pixels in [0, 1]; anything else (another shape, NaN or infinite
+    pixels, 0-255 bytes, text) is a ConfigError naming what is wrong."""
+    from mnistlab.models.predict import checked_images, trained_proba
     from mnistlab.models.predict import predict_proba as predict
-    from mnistlab.models.predict import trained_proba
     from mnistlab.training.cache import TrainedModel
 
-    if isinstance(trained, TrainedModel):
-        return trained_proba(trained, images)
-    if not callable(getattr(trained, "predict", None)):
+    if not isinstance(trained, TrainedModel) and not callable(getattr(trained, "predict", None)):
         raise ConfigError(
             f"predict_proba needs a TrainedModel or a keras.Model, got {type(trained).__name__}"
         )
-    return predict(trained, images)
+    images = checked_images(images)  # float32 (N, 28, 28), finite, in [0, 1]
+    return (trained_proba if isinstance(trained, TrainedModel) else predict)(trained, images)

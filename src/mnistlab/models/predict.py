@@ -34,6 +34,38 @@ def last_axis_max(values: np.ndarray) -> np.ndarray:
     return top[..., None]
 
 
+def checked_images(images, name: str = "images") -> np.ndarray:
+    """images as float32 (N, 28, 28), or a ConfigError naming `name` and what is wrong: the
+    public API's inputs, where a NaN pixel would come back as NaN probabilities and a wrong
+    shape would fail deep inside NumPy or Keras."""
+    from mnistlab.errors import ConfigError
+
+    try:
+        array = np.asarray(images)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ConfigError(f"{name} must be an array of shape (N, 28, 28): {error}") from None
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
+        raise ConfigError(
+            f"{name} must be real numbers (pixels in [0, 1]), got dtype {array.dtype}"
+        )
+    if array.ndim != 3 or array.shape[1:] != (28, 28):
+        raise ConfigError(
+            f"{name} must have shape (N, 28, 28), got {array.shape}: one image is images[None]"
+        )
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).reshape(len(array), -1).any(axis=1).sum())
+        raise ConfigError(f"{name} must be finite: {bad} image(s) hold NaN or infinite pixels")
+    if array.size and (array.min() < 0 or array.max() > 1):
+        raise ConfigError(
+            f"{name} must be pixels in [0, 1], got {array.min():g} to {array.max():g} "
+            "(MNIST's 0-255 bytes: divide by 255)"
+        )
+    return array
+
+
 def predict_logits(model, images: np.ndarray, *, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """Logits (N, 10) of a model in inference mode (dropout off)."""
     from mnistlab.models.networks import multiply_adds
