@@ -33,17 +33,12 @@ class LoopbackHandler(http.server.SimpleHTTPRequestHandler):
         host = (self.headers.get("Host") or "").strip().lower()
         return host in {f"{name}:{port}" for name in LOOPBACK_NAMES}
 
-    def do_GET(self):
-        if self._host_allowed():
-            super().do_GET()
-        else:
+    def send_head(self):
+        """GET and HEAD both start here: a foreign Host gets 403 and nothing of the folder."""
+        if not self._host_allowed():
             self.send_error(403, "Forbidden: this server answers only requests for 127.0.0.1")
-
-    def do_HEAD(self):
-        if self._host_allowed():
-            super().do_HEAD()
-        else:
-            self.send_error(403, "Forbidden: this server answers only requests for 127.0.0.1")
+            return None
+        return super().send_head()
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
