@@ -149,15 +149,15 @@ def register_method(method, *, replace_existing: bool = False):
     An installed package adds methods for every process, the CLI included, with an entry
     point in the group "mnistlab.methods". Returns the method.
     """
-    from mnistlab.uncertainty.registry import register_method as register
+    from mnistlab.uncertainty import register_method as register
 
     return register(method, replace_existing=replace_existing)
 
 
 def list_methods(p=(0.01, 0.03, 0.2, 0.6)) -> list[dict]:
     """Every registered method (one per weight-dropout fraction in p): key, name, kind, ..."""
-    from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
-    from mnistlab.uncertainty.registry import expand, registered
+    from mnistlab.uncertainty import MC_DROPOUT_RATE, registered
+    from mnistlab.uncertainty.registry import expand
 
     sizes = {"members": "K", "ensemble_size": "M", "rate": MC_DROPOUT_RATE}
     return [{**m.describe(), "roles": list(m.roles)} for m in expand(registered(), sizes, tuple(p))]
@@ -288,7 +288,7 @@ def predict_proba(trained, images):
     pixels, 0-255 bytes, text) is a ConfigError naming what is wrong."""
     from mnistlab.models.predict import checked_images, trained_proba
     from mnistlab.models.predict import predict_proba as predict
-    from mnistlab.training.cache import TrainedModel
+    from mnistlab.training import TrainedModel
 
     if not isinstance(trained, TrainedModel) and not callable(getattr(trained, "predict", None)):
         raise ConfigError(

@@ -93,8 +93,8 @@ def cmd_study(args) -> int:
 def cmd_methods(args) -> int:
     """The registry as a table: what --methods accepts, and what each method needs."""
     from mnistlab.parse import parse_floats
-    from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
-    from mnistlab.uncertainty.registry import expand, registered
+    from mnistlab.uncertainty import MC_DROPOUT_RATE, registered
+    from mnistlab.uncertainty.registry import expand
 
     sizes = {"members": "K", "ensemble_size": "M", "rate": MC_DROPOUT_RATE}
     fractions = parse_floats(args.p)

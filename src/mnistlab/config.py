@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from os import PathLike
 
-from mnistlab.data.catalog import DATASETS as _CATALOG
+from mnistlab.data import DATASETS as _CATALOG
 from mnistlab.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "cnn", "lenet5")

@@ -16,7 +16,7 @@ def predicting_parts(ctx, models: dict, probabilities, dropout) -> dict:
     (three blends of two digits), dropout (K members for each fraction). models: the tutorial
     model by data set; probabilities(model, images) and dropout(model, images, p, members)
     are the way's own."""
-    from mnistlab.data.catalog import other
+    from mnistlab.data import other
     from mnistlab.studies.framework.context import test_set
     from mnistlab.studies.morph import STEPS
 

@@ -17,7 +17,7 @@ from mnistlab.runs import atomic_path
 from mnistlab.seeds import replicate_seeds
 from mnistlab.studies.framework.context import StudyContext, test_set, trained_models, tutorial_spec
 from mnistlab.training import training_arrays
-from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
+from mnistlab.uncertainty import MC_DROPOUT_RATE
 from mnistlab.version import __version__
 
 DATASETS = ("mnist", "fashion-mnist")

@@ -18,7 +18,7 @@ import base64
 
 import numpy as np
 
-from mnistlab.data.catalog import info
+from mnistlab.data import info
 from mnistlab.models.predict import penultimate_features
 from mnistlab.uncertainty import abstention, conformal, detectors
 

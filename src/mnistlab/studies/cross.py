@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import plots
-from mnistlab.data.catalog import info, other
+from mnistlab.data import info, other
 from mnistlab.models.predict import trained_proba
 from mnistlab.report.document import (
     Section,

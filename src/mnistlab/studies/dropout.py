@@ -35,10 +35,8 @@ from mnistlab.studies.framework.context import (
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.members import MemberSummary
+from mnistlab.uncertainty import MemberSummary, ensemble_logits, metrics
 from mnistlab.uncertainty.remote_members import members_on_ray
-from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 BINS = np.linspace(0.0, 1.0, 21) + 1e-9  # vote shares k/K sit inside bins, not on edges
 

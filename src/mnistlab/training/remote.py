@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from mnistlab import interrupt
+from mnistlab import (
+    backend,  # noqa: F401  (first: a Ray worker unpickles a task into Keras)
+    interrupt,
+)
 from mnistlab.config import RunSpec
 from mnistlab.errors import UserError
 
@@ -86,7 +89,6 @@ def connect(address: str | None):
 
 def fit_on_worker(spec: RunSpec, arrays: tuple, test: tuple) -> tuple[list[np.ndarray], dict]:
     """The Ray task: train and evaluate one model; return its weights and metadata."""
-    import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
     from mnistlab.training.job import fit_job
 
     model, meta = fit_job(spec, arrays, test)

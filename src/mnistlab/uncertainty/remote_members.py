@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab import flops, interrupt
+from mnistlab import (
+    backend,  # noqa: F401  (first: a Ray worker unpickles a task into Keras)
+    flops,
+    interrupt,
+)
 from mnistlab.models.networks import multiply_adds
 from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, chunk_sizes
@@ -29,7 +33,6 @@ from mnistlab.uncertainty.remote_outputs import TRAFFIC, put_images, remember
 
 def summary_on_worker(config, weights, images, p, first, count, seed, labels=None, **options):
     """The Ray task: members first ... first + count - 1 of the ensemble, summarized."""
-    import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
     from mnistlab.models.networks import build_model
     from mnistlab.uncertainty.weight_dropout import ensemble_logits
 

@@ -23,7 +23,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from mnistlab import flops, interrupt, progress
+from mnistlab import (
+    backend,  # noqa: F401  (first: a Ray worker unpickles a task into Keras)
+    flops,
+    interrupt,
+    progress,
+)
 from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.method import ENSEMBLE, MC_DROPOUT
 from mnistlab.uncertainty.output_store import fingerprint
@@ -83,7 +88,7 @@ def put_network(trained) -> list:
 def _network(ray, ref: list):
     """The worker's TrainedModel for a network reference, rebuilt once per worker process."""
     from mnistlab.models.networks import build_model
-    from mnistlab.training.cache import TrainedModel
+    from mnistlab.training import TrainedModel
 
     key = ref[0].hex()
     if key not in _NETWORKS:
@@ -119,8 +124,6 @@ def on_driver(method) -> bool:
 def job_on_worker(job: dict, methods: list, missing: list) -> dict:
     """The Ray task: the methods' outputs on their missing sets, in a worker's Evaluation."""
     import ray
-
-    import mnistlab  # noqa: F401  (selects the JAX backend before Keras loads)
 
     def images(ref):
         return ray.get(ref[0])

@@ -10,7 +10,7 @@ import re
 from mnistlab import plots
 from mnistlab.report.document import Table, fmt, seed_mean
 from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
-from mnistlab.uncertainty.method import PROBABILITIES
+from mnistlab.uncertainty import PROBABILITIES
 
 KEPT = 0.005  # a mean coverage within half a point of 1 - a keeps the promise
 MISSED = 0.01  # more than a point below it misses the promise

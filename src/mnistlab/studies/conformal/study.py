@@ -37,9 +37,9 @@ from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.framework.study import Study, option
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.training import training_arrays
+from mnistlab.uncertainty import BASE, SCORE
 from mnistlab.uncertainty.abstention import apply_threshold, threshold_for_error
 from mnistlab.uncertainty.conformal import SCORES
-from mnistlab.uncertainty.method import BASE, SCORE
 
 ERROR_TARGETS = (0.01, 0.02, 0.05)
 DELTA = 0.05  # the abstention bound holds with probability at least 95%

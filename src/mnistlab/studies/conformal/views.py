@@ -7,7 +7,7 @@ from mnistlab import plots
 from mnistlab.report.document import Section, Table, better_by_words, figures_of, seed_mean
 from mnistlab.studies.conformal import promise_views
 from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
-from mnistlab.uncertainty.method import PROBABILITIES
+from mnistlab.uncertainty import PROBABILITIES
 
 ROTATIONS = (0, 30, 60, 90, 120, 150, 180)  # the angles the sets are checked at
 SHOWN_SCORES = ("lac", "aps")  # the two the tables show; all four are in results.json

@@ -23,10 +23,7 @@ from mnistlab.studies.framework.context import (
 )
 from mnistlab.studies.framework.study import datasets_option, option
 from mnistlab.training import training_arrays
-from mnistlab.uncertainty import registry
-from mnistlab.uncertainty.builtin_methods import MC_DROPOUT_RATE
-from mnistlab.uncertainty.evaluation import Evaluation
-from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT
+from mnistlab.uncertainty import BASE, ENSEMBLE, MC_DROPOUT, MC_DROPOUT_RATE, Evaluation, registry
 
 
 def parse_keys(text: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ def datasets_option(
     help: str = "only this data set (default: both)",
 ):
     """The `--dataset NAME` option most studies share: both data sets, or the one named."""
-    from mnistlab.data.catalog import DATASETS
+    from mnistlab.data import DATASETS
 
     return option(
         tuple(default),

@@ -15,8 +15,7 @@ import numpy as np
 from mnistlab.seeds import stream
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.scoreboard.verdict import REFERENCE
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.method import MethodOutput
+from mnistlab.uncertainty import MethodOutput, metrics
 from mnistlab.uncertainty.paired import (
     cached,
     judgement,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.data.catalog import other
+from mnistlab.data import other
 from mnistlab.data.letters import letters
 from mnistlab.studies.framework.context import StudyContext, test_set
-from mnistlab.uncertainty.method import BASE
+from mnistlab.uncertainty import BASE
 
 OOD_SIZE = 1000  # per out-of-distribution set: AUROC standard error about 0.005
 OPEN_SET_CLASSES = (0, 1, 2, 3, 4)  # trained on; 5-9 are the out-of-distribution set

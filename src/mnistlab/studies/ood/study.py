@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mnistlab import progress
 from mnistlab.config import ARCHITECTURES, check_at_least
-from mnistlab.data.catalog import other
+from mnistlab.data import other
 from mnistlab.errors import ConfigError
 from mnistlab.seeds import replicate_seeds
 from mnistlab.studies.framework.context import (
@@ -38,8 +38,7 @@ from mnistlab.studies.framework.study import Study, datasets_option, option
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.studies.ood import numbers, protocols
 from mnistlab.studies.ood import views as ood_views
-from mnistlab.uncertainty import registry
-from mnistlab.uncertainty.method import BASE
+from mnistlab.uncertainty import BASE, registry
 
 STANDARD = "standard"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import progress
-from mnistlab.data.catalog import other
+from mnistlab.data import other
 from mnistlab.seeds import stream
 from mnistlab.studies.framework.context import StudyContext, test_set
 from mnistlab.studies.framework.method_study import (
@@ -25,8 +25,7 @@ from mnistlab.studies.framework.study import Study
 from mnistlab.studies.framework.writer import StudyWriter
 from mnistlab.studies.scoreboard import views as scoreboard_views
 from mnistlab.studies.scoreboard.verdict import compare_with_softmax, verdict
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.summary import ECE_BINS, summarize
+from mnistlab.uncertainty import ECE_BINS, metrics, summarize
 
 OOD_SIZE = 1000  # per out-of-distribution set: AUROC standard error about 0.005
 

@@ -7,8 +7,7 @@ import numpy as np
 
 from mnistlab.report.document import seed_mean
 from mnistlab.seeds import stream
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.method import MethodOutput
+from mnistlab.uncertainty import MethodOutput, metrics
 from mnistlab.uncertainty.paired import (
     auroc_metric,
     cached,

@@ -9,10 +9,7 @@ import numpy as np
 from mnistlab import plots
 from mnistlab.report.document import Section, Table, figures_of, fmt, num, seed_mean
 from mnistlab.studies.scoreboard.verdict import REFERENCE, interval_text
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.builtin_methods import is_builtin
-from mnistlab.uncertainty.method import VOTE_SHARES, MethodOutput
-from mnistlab.uncertainty.summary import ECE_BINS
+from mnistlab.uncertainty import ECE_BINS, VOTE_SHARES, MethodOutput, is_builtin, metrics
 
 MAIN_FAMILIES_SHOWN = 8
 SYNTHETIC_OOD = ("ood/uniform", "ood/gaussian", "ood/inverted")

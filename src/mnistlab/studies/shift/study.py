@@ -35,8 +35,7 @@ from mnistlab.studies.shift import figures as shift_figures
 from mnistlab.studies.shift import views as shift_views
 from mnistlab.studies.shift.verdict import combined, dataset_verdicts
 from mnistlab.studies.shift.views import LETTERS_KEY
-from mnistlab.uncertainty import metrics
-from mnistlab.uncertainty.summary import ECE_BINS, summarize
+from mnistlab.uncertainty import ECE_BINS, metrics, summarize
 
 FAMILIES = ("rotation", "translation", "corruption")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.seeds import stream
-from mnistlab.uncertainty.method import PROBABILITIES, MethodOutput
+from mnistlab.uncertainty import PROBABILITIES, MethodOutput
 from mnistlab.uncertainty.paired import (
     cached,
     paired_difference,

@@ -12,7 +12,7 @@ from mnistlab.studies.framework.method_study import keys_of_kind, labels_of
 from mnistlab.studies.framework.replicates import over_seeds
 from mnistlab.studies.scoreboard.verdict import interval_text
 from mnistlab.studies.shift.verdict import CONTENDERS
-from mnistlab.uncertainty.method import PROBABILITIES
+from mnistlab.uncertainty import PROBABILITIES
 
 METRICS = (
     ("cls/acc", "accuracy"),
