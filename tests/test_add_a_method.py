@@ -170,7 +170,9 @@ def test_outputs_are_shared_across_studies_and_change_no_number(synthetic_data, 
     one, another xdist worker storing the same models between the two studies made this
     process read them again, as new objects whose outputs are not the scoreboard's."""
     import mnistlab
-    from mnistlab.uncertainty.evaluation import OUTPUTS
+    from mnistlab.uncertainty.output_store import outputs
+
+    OUTPUTS = outputs()
 
     options = {"quick": True, "methods": ("wdrop", "ensemble"), "p": (0.2,), "images": 20}
     OUTPUTS.clear()

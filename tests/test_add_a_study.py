@@ -71,3 +71,55 @@ def test_readme_example_rejects_a_bad_value(synthetic_data, per_class, capsys):
     with pytest.raises(SystemExit) as exit_info:  # argparse's own one-line usage error
         main(["per-class", "--quick", "--dataset", "letters"])
     assert exit_info.value.code == 2 and "invalid choice: 'letters'" in capsys.readouterr().err
+
+
+def _installed(monkeypatch, value: str, name: str = "per-class"):
+    """An installed package whose entry point in `mnistlab.studies` names `value`."""
+    import importlib.metadata
+
+    from mnistlab.studies import registry
+
+    point = importlib.metadata.EntryPoint(name=name, value=value, group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(
+        importlib.metadata,
+        "entry_points",
+        lambda group=None: [point] if group == registry.ENTRY_POINT_GROUP else [],
+    )
+    monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", False)
+    monkeypatch.setattr(registry, "_PLUGINS", [])
+
+
+def test_an_installed_package_adds_a_study_to_the_cli(trained_data, tmp_path, monkeypatch, capsys):
+    from mnistlab.studies import registry
+
+    path = tmp_path / "my_studies.py"
+    path.write_text(readme_example())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _installed(monkeypatch, "my_studies:STUDY")
+    assert registry.names()[-1] == "per-class"  # after the built-in ones
+    out = tmp_path / "out"
+    argv = ["--quiet", "per-class", "--quick", "--dataset", "mnist", "--out", str(out)]
+    assert main(argv) == 0
+    assert "hardest class" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "source, says",
+    [
+        ("raise RuntimeError('broken')\n", "broken"),
+        ("STUDY = 3\n", "not a mnistlab Study"),
+        (
+            "from mnistlab.studies.tutorial import STUDY\n",
+            "names a study 'tutorial' that already exists",
+        ),
+    ],
+)
+def test_a_broken_study_plugin_is_one_line_naming_it(tmp_path, monkeypatch, capsys, source, says):
+    (tmp_path / "bad_studies.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "bad_studies", raising=False)
+    _installed(monkeypatch, "bad_studies:STUDY", name="bad")
+    assert main(["methods"]) == 2
+    error = capsys.readouterr().err
+    assert "study plugin 'bad' (bad_studies:STUDY)" in error and says in error
+    assert error.count("\n") == 1

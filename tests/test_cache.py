@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mnistlab import progress
+from mnistlab import progress, session
 from mnistlab.cli import main
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig
 from mnistlab.studies.registry import STUDIES
@@ -189,10 +189,10 @@ def _without_timings(document):
 
 
 def test_a_model_found_by_its_file_checksum_is_read_on_first_use(two_models, tmp_path):
-    from mnistlab.training.cache import _LOADED, StoredModel, load
+    from mnistlab.training.cache import StoredModel, load
 
     first, _ = two_models
-    _LOADED.clear()
+    session.clear()
     found = load(first.spec, first.path)
     assert isinstance(found.stored, StoredModel) and found.stored._model is None
     for a, b in zip(found.model.get_weights(), first.model.get_weights(), strict=True):
@@ -202,17 +202,17 @@ def test_a_model_found_by_its_file_checksum_is_read_on_first_use(two_models, tmp
 
 def test_an_entry_from_before_file_checksums_is_verified_and_given_one(two_models):
     from mnistlab.runs import read_json, write_json
-    from mnistlab.training.cache import _LOADED, StoredModel, load
+    from mnistlab.training.cache import StoredModel, load
 
     first, _ = two_models
     meta = read_json(first.path / "meta.json")
     recorded = meta.pop("file_sha256")
     write_json(first.path / "meta.json", meta)  # as an older mnistlab wrote it
-    _LOADED.clear()
+    session.clear()
     found = load(first.spec, first.path)
     assert not isinstance(found.stored, StoredModel)  # read and its weights checked
     assert read_json(first.path / "meta.json")["file_sha256"] == recorded
-    _LOADED.clear()
+    session.clear()
     assert isinstance(load(first.spec, first.path).stored, StoredModel)
 
 
@@ -226,7 +226,7 @@ def test_an_old_entry_in_a_cache_that_cannot_be_written_still_loads(two_models, 
     meta = read_json(first.path / "meta.json")
     del meta["file_sha256"]
     write_json(first.path / "meta.json", meta)
-    cache._LOADED.clear()
+    session.clear()
 
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -6,6 +6,7 @@ import float32
 import numpy as np
 import pytest
 
+from mnistlab import session
 from mnistlab.config import ACTIVATIONS, ModelConfig, RunSpec, TrainConfig
 from mnistlab.models import numpy_forward
 from mnistlab.models.networks import build_model, multiply_adds
@@ -76,11 +77,11 @@ def test_gelu_and_convolutions_stay_with_keras(config):
 def cached(synthetic_data):
     """An MLP trained on the synthetic data: as training returned it, and as the cache has it."""
     from mnistlab.training import train
-    from mnistlab.training.cache import _LOADED, load
+    from mnistlab.training.cache import load
 
     spec = RunSpec("mnist", ModelConfig(hidden_units=(16,)), TrainConfig(epochs=1), seed=0)
     fresh = train(spec)
-    _LOADED.clear()
+    session.clear()
     return fresh, load(spec, fresh.path)
 
 
@@ -95,7 +96,7 @@ def test_a_cached_mlp_predicts_from_its_weights_file_without_keras(cached):
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "other weights"])
 def test_a_missing_or_damaged_weights_file_is_read_from_the_model_and_written_again(cached, damage):
-    from mnistlab.training.cache import _LOADED, load, write_weights
+    from mnistlab.training.cache import load, write_weights
 
     fresh, found = cached
     path = found.path / WEIGHTS_FILE
@@ -108,7 +109,7 @@ def test_a_missing_or_damaged_weights_file_is_read_from_the_model_and_written_ag
     images = _images(100)
     np.testing.assert_array_equal(trained_logits(found, images), trained_logits(fresh, images))
     assert found.stored._model is not None  # read by Keras this time
-    _LOADED.clear()
+    session.clear()
     again = load(fresh.spec, fresh.path)
     for a, b in zip(again.stored._saved_weights(), fresh.weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # the file is whole again

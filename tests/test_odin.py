@@ -4,6 +4,7 @@ the model's weights, and the direction and limits of its score."""
 import numpy as np
 import pytest
 
+from mnistlab import session
 from mnistlab.config import ModelConfig
 from mnistlab.models.networks import build_model
 from mnistlab.uncertainty import odin
@@ -61,9 +62,9 @@ def test_one_compiled_gradient_serves_every_model_of_an_architecture(model):
     images = np.random.default_rng(2).random((2, 28, 28)).astype(np.float32)
     assert odin.architecture(other) == odin.architecture(model)
     first = odin.input_gradient(model, images, 1.0)
-    before = len(odin._COMPILED)
+    before = len(session.part("uncertainty/compiled-odin", dict))
     second = odin.input_gradient(other, images, 1.0)
-    assert len(odin._COMPILED) == before  # no new compilation
+    assert len(session.part("uncertainty/compiled-odin", dict)) == before  # no new compilation
     h = 1e-5
     up, down = images[0].astype(np.float64).copy(), images[0].astype(np.float64).copy()
     up.flat[300] += h

@@ -153,9 +153,9 @@ def test_weight_dropout_members_on_ray_merge_into_the_local_pass(local_ray):
     run = {"p": 0.3, "members": 14, "seed": 4, "memory_budget": 1_300_000}
     assert chunk_sizes(model, 50, 14, run["memory_budget"])[0] == 4
     local = ensemble_logits(model, images, sink=MemberSummary(14, 50, labels=labels), **run)
-    before = remote_outputs.TRAFFIC["parts"]
+    before = remote_outputs.traffic()["parts"]
     remote = members_on_ray(config, model, images, parts=3, labels=labels, **run)
-    assert remote_outputs.TRAFFIC["parts"] - before == 3
+    assert remote_outputs.traffic()["parts"] - before == 3
     np.testing.assert_array_equal(remote.counts, local.counts)
     np.testing.assert_array_equal(remote.member_accuracy(), local.member_accuracy())
     np.testing.assert_array_equal(remote.mean_probability(), local.mean_probability())
@@ -181,12 +181,12 @@ def test_mc_dropout_passes_on_ray_merge_into_the_local_pass(local_ray):
     local = mc_dropout_logits(
         model, images, passes=9, seed=4, memory_budget=budget, sink=MemberSummary(9, 50)
     )
-    before = remote_outputs.TRAFFIC["parts"]
+    before = remote_outputs.traffic()["parts"]
     remote = members_on_ray(
         config, model, images, p=0.0, members=9, seed=4, parts=3, memory_budget=budget,
         mc_dropout=True,
     )  # fmt: skip
-    assert remote_outputs.TRAFFIC["parts"] - before == 3  # passes 0-3, 4-7, 8
+    assert remote_outputs.traffic()["parts"] - before == 3  # passes 0-3, 4-7, 8
     np.testing.assert_array_equal(remote.counts, local.counts)
     np.testing.assert_array_equal(remote.mean_probability(), local.mean_probability())
     np.testing.assert_array_equal(remote.expected_entropy(), local.expected_entropy())
@@ -255,7 +255,7 @@ def test_a_quick_report_on_ray_gives_the_local_numbers(
     monkeypatch.setattr(
         remote_outputs, "grouped", lambda todo: (jobs.append(grouped(todo)), jobs[-1])[1]
     )
-    evaluation.OUTPUTS.clear()  # computed on Ray, not taken from a local run in this process
+    evaluation.outputs().clear()  # computed on Ray, not taken from a local run in this process
     argv = ["report", "--quick", "--seeds", "1", "--executor", "ray"]
     assert main([*argv, "--out", str(tmp_path / "ray")]) == 0
     found = {

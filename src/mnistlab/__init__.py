@@ -11,7 +11,9 @@ The public API (see each function's docstring):
   ``VOTE_SHARES``, ``SCORE``: what a method is);
 - ``list_studies()``, ``load_data(dataset, split)``, ``predict_proba(model, images)``;
 - ``ModelConfig``, ``TrainConfig``, ``RunSpec``: the frozen configuration objects;
-- ``UserError`` / ``ConfigError`` / ``DataError``: what bad input raises.
+- ``UserError`` / ``ConfigError`` / ``DataError``: what bad input raises;
+- ``current_session()``, ``clear_session()``: what this process keeps between calls (loaded
+  models, method outputs, fits, compiled functions, counters), and freeing all of it.
 
 Import mnistlab before keras: it selects Keras' JAX backend unless KERAS_BACKEND is set.
 """
@@ -40,6 +42,8 @@ from mnistlab.api import (  # noqa: E402  (after the backend is chosen)
 )
 from mnistlab.config import ModelConfig, RunSpec, TrainConfig  # noqa: E402
 from mnistlab.errors import ConfigError, DataError, UserError  # noqa: E402
+from mnistlab.session import clear as clear_session  # noqa: E402
+from mnistlab.session import current as current_session  # noqa: E402
 from mnistlab.uncertainty import (  # noqa: E402
     PROBABILITIES,
     SCORE,
@@ -54,6 +58,8 @@ __all__ = [
     "VOTE_SHARES",
     "Method",
     "register_method",
+    "clear_session",
+    "current_session",
     "list_methods",
     "ConfigError",
     "DataError",

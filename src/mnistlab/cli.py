@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 
-from mnistlab import commands, interrupt, progress
-from mnistlab.config import ACTIVATIONS, ARCHITECTURES, DATASETS, OPTIMIZERS
+from mnistlab import commands, interrupt, progress, session
+from mnistlab.config import ACTIVATIONS, ARCHITECTURES, DATASETS, MEMORY_BUDGET_MIB, OPTIMIZERS
 from mnistlab.envvars import check_environment
 from mnistlab.errors import one_line
 from mnistlab.keras_import import skip_scikit_learn_for_keras
@@ -65,8 +65,8 @@ ARCH_OPTION = {
 }
 MEMORY_BUDGET = {
     "type": float,
-    "default": 1024,
-    "help": "MiB an ensemble evaluation may use per call (default: 1024; results do not depend on it)",
+    "default": MEMORY_BUDGET_MIB,
+    "help": "MiB an ensemble evaluation may use per call (default: %(default)s; results do not depend on it)",
 }
 
 
@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(func=commands.cmd_examples)
 
-    from mnistlab.studies.registry import STUDIES
+    from mnistlab.studies.registry import studies
 
-    for study in STUDIES:
+    for study in studies():
         p = sub.add_parser(study.name, help=study.help)
         _common(p, ensembles=study.evaluates_ensembles)
         _add_study_options(p, study)
@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             check_environment()  # before any work: a wrong value is one line, not a crash later
             args = build_parser().parse_args(argv)
             progress.set_quiet(args.quiet)
+            session.begin()  # this command's caches and counters: nothing from an earlier one
             code = args.func(args)
             interrupt.check()  # an interrupt swallowed somewhere still ends the run with 130
             return code
@@ -262,7 +263,7 @@ def entry() -> None:
     """The `mnistlab` console command. After Ctrl-C, everything finished is already on disk
     (every write is atomic), so the process ends at once: letting Python tear down while XLA
     still has work in flight can crash it (a segmentation fault after the message)."""
-    skip_scikit_learn_for_keras()  # 0.5 s less wherever a command imports Keras
+    skip_scikit_learn_for_keras()  # a faster start wherever a command imports Keras
     code = main()
     if code == 130:
         sys.stdout.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mnistlab.config import DATASETS
+from mnistlab.config import DATASETS, MEMORY_BUDGET_MIB
 
 DATA_FIX = "run 'mnistlab data --download' (or set --data-dir)"
 
@@ -47,7 +47,7 @@ def context_from_args(args, *, reuse: bool = False):
         cache_dir=args.cache_dir,
         retrain=args.retrain,
         reuse=reuse,
-        memory_budget_mib=getattr(args, "memory_budget", 1024),
+        memory_budget_mib=getattr(args, "memory_budget", MEMORY_BUDGET_MIB),
         executor=args.executor,
         ray_address=args.ray_address,
         arch=getattr(args, "arch", "mlp"),

@@ -43,6 +43,7 @@ TRAIN_IMAGES = 60_000  # both data sets' training split
 MAX_HIDDEN_UNITS = 65_536  # a 784 x 65,536 layer with Adam's state: about 0.8 GB
 MAX_EPOCHS = 1000
 MAX_MEMBERS = 1_000_000  # streamed, so memory does not grow with it; time does
+MEMORY_BUDGET_MIB = 1024  # what an ensemble evaluation may use per call; no result depends on it
 MAX_SEEDS = 100  # replicates per study (--seeds)
 SEED_LIMIT = 2**32  # NumPy's and JAX's seeds are unsigned 32-bit
 

@@ -1,4 +1,4 @@
-"""Floating-point work done in this process, and the machine's matmul peak: the FLOP floor.
+"""Floating-point work done in this session, and the machine's matmul peak: the FLOP floor.
 
 Training, prediction and ensembles add what they compute (2 FLOP per multiply-add, forward;
 3x that for a training step: forward, and backward through activations and weights). The
@@ -13,21 +13,36 @@ import time
 
 import numpy as np
 
-_lock = threading.Lock()
-_total = 0.0
+from mnistlab import session
+
+
+class Counter:
+    """FLOP counted in one session (thread-safe: models train in threads)."""
+
+    def __init__(self) -> None:
+        self._lock, self._total = threading.Lock(), 0.0
+
+    def add(self, flop: float) -> None:
+        with self._lock:
+            self._total += float(flop)
+
+    def total(self) -> float:
+        with self._lock:
+            return self._total
+
+
+def _counter() -> Counter:
+    return session.part("flops", Counter)
 
 
 def add(flop: float) -> None:
-    """Count `flop` floating-point operations (thread-safe: models train in threads)."""
-    global _total
-    with _lock:
-        _total += float(flop)
+    """Count `flop` floating-point operations in the current session."""
+    _counter().add(flop)
 
 
 def total() -> float:
-    """Every FLOP counted in this process so far (take differences around a piece of work)."""
-    with _lock:
-        return _total
+    """Every FLOP counted in this session so far (take differences around a piece of work)."""
+    return _counter().total()
 
 
 def forward(multiply_adds_per_image: int, images: int, members: int = 1) -> float:

@@ -2,7 +2,7 @@
 
 Keras imports scikit-learn, where it is installed, for one optional feature: its
 scikit-learn wrappers (keras.wrappers.SKLearnClassifier and friends). That import costs
-about 0.5 s, in every command that trains or predicts with Keras. No mnistlab command uses
+a noticeable part of start-up, in every command that trains or predicts with Keras. No mnistlab command uses
 those wrappers, so the `mnistlab` command (cli.entry) turns Keras' own `import sklearn`
 into an ImportError, which Keras handles: it leaves the wrappers out. Anyone else in the
 process still imports scikit-learn as usual. The Python API (a notebook) is left alone,

@@ -29,7 +29,7 @@ from mnistlab.version import __version__
 
 def default_plan(studies=None) -> list[tuple]:
     """(study, options) for each study, with its default options."""
-    studies = registry.STUDIES if studies is None else studies
+    studies = registry.studies() if studies is None else studies
     return [(study, study.options()) for study in studies]
 
 
@@ -132,7 +132,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
     """Run or reuse every planned study (default: all, default options); write OUT/report/."""
     plan = default_plan() if plan is None else plan
     check_writable(Path(ctx.out) / "report" / "figures", "--out")  # before the work, not after
-    start, flop, sent = time.perf_counter(), {}, dict(remote_outputs.TRAFFIC)
+    start, flop, sent = time.perf_counter(), {}, dict(remote_outputs.traffic())
     documents, seconds = run_studies(ctx, plan, flop)
     cost = measure_cost(seconds, flop, size=1024 if ctx.quick else 2048)
     out = Path(ctx.out)
@@ -172,7 +172,7 @@ def run(ctx: StudyContext, plan=None) -> dict:
         # The trust explorer beside the report (`mnistlab explore --out` the same folder)
         "explorer": (Path(ctx.out) / "explore" / "index.html").is_file(),
         # With --executor ray: the evaluation tasks and the objects put into Ray's store
-        "ray": {k: v - sent[k] for k, v in remote_outputs.TRAFFIC.items()}
+        "ray": {k: v - sent[k] for k, v in remote_outputs.traffic().items()}
         if ctx.executor == "ray"
         else None,
     }

@@ -144,7 +144,7 @@ def to_jsonable(value):
 
 def write_json(path: Path, data, *, compact: bool = False) -> Path:
     """data as JSON, atomically. compact: one line, written by json's C encoder (indentation
-    takes its Python encoder, about 1 s for the report's 12 MB results.json)."""
+    takes its much slower Python encoder, which the report's large results.json would feel)."""
     text = json.dumps(
         to_jsonable(data), **({"separators": (",", ":")} if compact else {"indent": 2})
     )

@@ -1,5 +1,5 @@
 """The exercise the plain PyTorch way: a peer row of the benchmark, the fastest straightforward
-way people write it (measured in issue "Speed, round three" at 155.7 s against Keras' 161.7 s).
+way people write it (about as fast as the Keras notebook way: docs/measurements.md).
 
 Plain means what a PyTorch tutorial does: an nn.Sequential per variant, trained by a loop
 over shuffled slices of one tensor, batch 32; predictions under torch.no_grad(); weight
@@ -44,10 +44,16 @@ def network(config):
     from torch import nn
 
     activations = {
-        "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
-        "elu": nn.ELU, "selu": nn.SELU, "softplus": nn.Softplus, "swish": nn.SiLU,
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "gelu": nn.GELU,
+        "elu": nn.ELU,
+        "selu": nn.SELU,
+        "softplus": nn.Softplus,
+        "swish": nn.SiLU,
         "linear": nn.Identity,
-    }  # fmt: skip
+    }
     layers, width = [nn.Flatten()], 28 * 28
     for units in config.hidden_units:
         layers += [nn.Linear(width, units), activations[config.activation]()]

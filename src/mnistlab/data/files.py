@@ -114,7 +114,7 @@ def verify_split(dataset: str, split: str, data_dir=None, *, download: bool = Tr
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:
     """uint8 pixels as float32 in [0, 1]: images.astype(np.float32) / 255 bit for bit, in one
-    pass without a float32 temporary (a training split 0.02 s, against 0.12-0.43 s)."""
+    pass without a float32 temporary (several times faster on a training split)."""
     return np.divide(images, np.float32(255.0), dtype=np.float32)
 
 

@@ -94,7 +94,7 @@ def verified_array_cached(path: str, identity: tuple, sha256: str) -> np.ndarray
     # The header first: a wrong magic number or a short file is named as what it is, not
     # reported as a hash mismatch. The hash then catches any change to the pixels or labels.
     array = parse_idx(data, name=path)
-    # Always hashed when read (the bytes are in memory: 0.07 s for the largest file), so a
+    # Always hashed when read (the bytes are in memory: cheap beside loading them), so a
     # model never trains on data other than its key says, whatever a stamp claims.
     _check_hash(data, path, sha256)
     stamp(Path(path), sha256)

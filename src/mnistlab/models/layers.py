@@ -3,8 +3,8 @@
 Why not keras.layers.Conv2D and MaxPooling2D as they are: inside a while loop (our scanned
 epoch), XLA:CPU leaves the backward convolutions (weight and input gradients, dim labels
 f01b_i01o->01bf and b01f_01oi->b01f) in their raw layout, so they miss the Eigen fast path
-and run as naive loops; the small CNN's scanned epoch took ~150 s per 60,000 images, 7x
-slower than Keras' own `fit` (measured in `mnistlab bench`). Max pooling's gradient
+and run as naive loops; the small CNN's scanned epoch was several times
+slower than Keras' own `fit` (docs/measurements.md). Max pooling's gradient
 (select-and-scatter) is ~4x slower than that of a reshape followed by a max.
 
 So these layers compute the same functions from ops that stay fast in a scan:
@@ -26,8 +26,7 @@ import keras
 from keras import ops
 
 # Above this many images per call (prediction, ensembles), XLA's own convolution and pooling
-# are faster: the patches of a large batch no longer fit in cache (the small CNN's forward
-# pass on 2,000 images: 63 ms against 619 ms). Training batches (32 here) take the patches.
+# are faster: the patches of a large batch no longer fit in cache. Training batches (32 here) take the patches.
 PATCH_BATCH_LIMIT = 256
 
 

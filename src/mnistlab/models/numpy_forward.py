@@ -1,7 +1,7 @@
 """The MLP's forward pass in NumPy, from its weights as arrays.
 
 A command that only predicts with cached MLPs (confidence, cross, morph, variants on a warm
-cache) then never imports Keras or JAX, about 2 s of its start-up. Cold or warm, those studies
+cache) then never imports Keras or JAX, most of its start-up. Cold or warm, those studies
 predict this way, so the same seed gives the same numbers whether the model was just trained or
 read from the cache. The tests hold it to Keras' predict (same classes; logits within float32
 rounding) for every activation it takes. GELU (an erf, which NumPy lacks) and the convolutional

@@ -13,7 +13,7 @@ def softmax(logits: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
     """float32 probabilities over the last axis, computed in float64. In place on one copy,
     and the maximum taken class by class: a reduction over a 10-long last axis costs NumPy
     more per row than the arithmetic, and ensembles call this on every member's outputs
-    (0.17 s per 100 members x 10,000 images; now 0.05 s, the same bits)."""
+    (the same bits as the plain version, a few times faster)."""
     z = np.array(logits, dtype=np.float64)
     if temperature != 1.0:
         z /= temperature

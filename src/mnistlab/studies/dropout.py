@@ -103,9 +103,14 @@ def run(ctx: StudyContext, options: DropoutOptions) -> dict:
                 run.update(drop_biases=drop_biases, progress_task=bar)
                 if ctx.executor == "ray":  # the members in parts, on the cluster's workers
                     members_seen = members_on_ray(
-                        trained.spec.model, trained.model, images, labels=labels,
-                        address=ctx.ray_address, memory_budget=ctx.memory_budget, **run,
-                    )  # fmt: skip
+                        trained.spec.model,
+                        trained.model,
+                        images,
+                        labels=labels,
+                        address=ctx.ray_address,
+                        memory_budget=ctx.memory_budget,
+                        **run,
+                    )
                 else:
                     sink = MemberSummary(members, len(images), labels=labels)
                     members_seen = ensemble_logits(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab import progress
+from mnistlab import progress, session
 from mnistlab.config import RunSpec
 from mnistlab.data import data_checksum, default_cache_root
 from mnistlab.errors import UserError
@@ -140,11 +140,14 @@ def write_weights(path: Path, arrays) -> None:
         np.savez(file, **{f"w{i}": np.asarray(a) for i, a in enumerate(arrays)})
 
 
-# Models read in this process, by cache folder, with the stamp of their files when read. A
+# Models read in this session, by cache folder, with the stamp of their files when read. A
 # report asks for the same model in several studies (the scoreboard and the shift study share
 # 36): each is read and verified once. A file that changed since is read and verified again.
-_LOADED: dict[Path, tuple[tuple, TrainedModel]] = {}
 MAX_LOADED = 256
+
+
+def _loaded() -> dict[Path, tuple[tuple, TrainedModel]]:
+    return session.part("training/loaded-models", dict)
 
 
 def _stamp(folder: Path) -> tuple | None:
@@ -161,10 +164,11 @@ def remember(trained: TrainedModel) -> TrainedModel:
     """Keep a model just read or stored for the next load() of its folder in this process."""
     stamp = _stamp(trained.path)
     if stamp is not None:
-        _LOADED.pop(trained.path, None)
-        _LOADED[trained.path] = (stamp, trained)
-        while len(_LOADED) > MAX_LOADED:
-            _LOADED.pop(next(iter(_LOADED)))  # the oldest
+        loaded = _loaded()
+        loaded.pop(trained.path, None)
+        loaded[trained.path] = (stamp, trained)
+        while len(loaded) > MAX_LOADED:
+            loaded.pop(next(iter(loaded)))  # the oldest
     return trained
 
 
@@ -176,7 +180,7 @@ def load(spec: RunSpec, folder: Path) -> TrainedModel | None:
     and its file's SHA-256 recorded for the next time."""
     if not (folder / "meta.json").is_file():
         return None
-    seen = _LOADED.get(folder)
+    seen = _loaded().get(folder)
     if seen is not None and seen[0] == _stamp(folder) and seen[1].spec == spec:
         return replace(seen[1], from_cache=True)
     model_file = folder / "model.keras"

@@ -16,13 +16,16 @@ import math
 
 import numpy as np
 
-from mnistlab import flops, interrupt
+from mnistlab import flops, interrupt, session
+from mnistlab.config import MEMORY_BUDGET_MIB
 from mnistlab.models.networks import has_convolutions, multiply_adds
 
-DEFAULT_MEMORY_BUDGET = 1 << 30  # upper bound on bytes of activations + weights per call
+DEFAULT_MEMORY_BUDGET = MEMORY_BUDGET_MIB << 20  # bytes of activations + weights per call
 
-# (structure, method key) -> jitted pair; a few architectures per process, so kept for good.
-_COMPILED: dict = {}
+
+def _compiled() -> dict:
+    """(structure, method key) -> jitted pair, for the session: a few architectures each."""
+    return session.part("uncertainty/compiled-ensembles", dict)
 
 
 def activation_floats_per_image(model) -> int:
@@ -82,12 +85,13 @@ def compiled(model, key, build):
     import jax
 
     cache_key = (structure_key(model), key)
-    if cache_key not in _COMPILED:
+    cache = _compiled()
+    if cache_key not in cache:
         prepare, apply = build(model)
         # Dense members are vectorized: their shared input folds into one wide product. A
         # convolution with a kernel per member becomes a grouped convolution under vmap,
-        # which XLA's CPU backend runs ~10x slower than one member after another (the small
-        # CNN, 10 members x 2,000 images: 7.9 s against 0.6 s), so conv members go in turn.
+        # which XLA's CPU backend runs an order of magnitude slower than one member after another
+        # (docs/measurements.md), so conv members go in turn.
         has_conv = has_convolutions(model)
 
         def members_of(f):
@@ -105,8 +109,8 @@ def compiled(model, key, build):
                 (states, member_ids)
             )
 
-        _COMPILED[cache_key] = (jax.jit(prepare_chunk), jax.jit(apply_chunk))
-    return _COMPILED[cache_key]
+        cache[cache_key] = (jax.jit(prepare_chunk), jax.jit(apply_chunk))
+    return cache[cache_key]
 
 
 def run_members(

@@ -2,7 +2,7 @@
 run on, and what the methods share (the base model's logits, the temperature and Laplace
 posterior fitted on the held-out split, ensemble member summaries), each computed once.
 
-Method outputs are also kept for the whole process (OUTPUTS), keyed by the replicate's models,
+Method outputs are also kept for the session (output_store.outputs()), keyed by the replicate's models,
 the method, what it was fitted on and the images themselves: the shift and conformal studies
 reuse what the scoreboard computed on the same models and images instead of running 100
 weight-dropout members again. Every built-in method's outputs on an image depend on nothing
@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from mnistlab import progress
+from mnistlab import progress, session
 from mnistlab.models.predict import penultimate_features, predict_logits, softmax
 from mnistlab.uncertainty import tuning
 from mnistlab.uncertainty.calibration import TemperatureScaler
@@ -24,14 +24,13 @@ from mnistlab.uncertainty.laplace import LastLayerLaplace
 from mnistlab.uncertainty.mc_dropout import mc_dropout_logits
 from mnistlab.uncertainty.members import MemberSummary
 from mnistlab.uncertainty.method import BASE, ENSEMBLE, MC_DROPOUT, Method, MethodOutput
-from mnistlab.uncertainty.output_store import OUTPUTS, OutputStore, fingerprint
+from mnistlab.uncertainty.method_outputs import method_outputs
+from mnistlab.uncertainty.output_store import OutputStore, fingerprint, outputs
 from mnistlab.uncertainty.remote_members import members_on_ray
-from mnistlab.uncertainty.remote_outputs import outputs_on_ray
 from mnistlab.uncertainty.weight_dropout import ensemble_logits
 
 # The training split's features and what is fitted on them (Laplace's curvature, the
 # detectors' fits), by base model: the studies share them. About 50 MB each; oldest go first.
-_TRAINING: dict = {}
 MAX_TRAINING = 8
 
 
@@ -57,7 +56,7 @@ class Evaluation:
         members: int,
         memory_budget: int,
         label: str = "",
-        store: OutputStore = OUTPUTS,
+        store: OutputStore | None = None,
         executor: str = "local",
         ray_address: str | None = None,
     ):
@@ -65,12 +64,12 @@ class Evaluation:
         self.validation, self.train_images = validation, train_images
         self.train_labels = train_labels
         self.seed, self.members, self.memory_budget = seed, members, memory_budget
-        self.label, self.store = label, store
+        self.label, self.store = label, outputs() if store is None else store
         self.executor, self.ray_address = executor, ray_address  # ray: remote_outputs.py
         self._memo: dict = {}
         self._root = self
         self.computed = self.reused = 0  # (method, set) pairs computed here / from the store
-        self._offsets = dict(zip(sets, np.cumsum([0, *map(len, sets.values())]), strict=False))
+        self.offsets = dict(zip(sets, np.cumsum([0, *map(len, sets.values())]), strict=False))
 
     # -- the inputs methods use -------------------------------------------------------------
     def model(self, role: str = BASE):
@@ -132,17 +131,18 @@ class Evaluation:
     def training_fit(self, name: str, fit):
         """fit(features, labels) of the training split's penultimate features: what the
         feature-space detectors and Laplace's curvature fit. Once per base model in this
-        process: the scoreboard, shift and conformal studies evaluate the same models (a
+        session: the scoreboard, shift and conformal studies evaluate the same models (a
         forward pass over 55,000 images, a covariance, an eigendecomposition)."""
         model = self.model(BASE)
         key = (id(model), len(self.train_images))
-        if key not in _TRAINING:
-            while len(_TRAINING) >= MAX_TRAINING:
-                _TRAINING.pop(next(iter(_TRAINING)))
+        fits = session.part("uncertainty/training-fits", dict)
+        if key not in fits:
+            while len(fits) >= MAX_TRAINING:
+                fits.pop(next(iter(fits)))
             features = penultimate_features(model, {" train": self.train_images})[" train"]
             # The model is kept with its entry, so its id cannot be reused by another model.
-            _TRAINING[key] = {" model": model, " data": (features, self.train_labels)}
-        entry = _TRAINING[key]
+            fits[key] = {" model": model, " data": (features, self.train_labels)}
+        entry = fits[key]
         if name not in entry:
             entry[name] = fit(*entry[" data"])
         return entry[name]
@@ -159,21 +159,21 @@ class Evaluation:
 
     def tuned(self, name: str, search, default):
         """search() -> tuning.best's record, once per base model and held-out split in this
-        process; its 'value' is returned (default when there is nothing held out)."""
+        session; its 'value' is returned (default when there is nothing held out)."""
         if not tuning.enough(self.tuning_features()["images"]):
             return default
-        return tuning.remembered(self.model(BASE), self._held_out_print(), name, search)["value"]
+        return tuning.remembered(self.model(BASE), self.held_out_print(), name, search)["value"]
 
     def tuned_values(self) -> dict:
         """{name: tuning.best's record} of everything tuned for this base model and split."""
-        return tuning.records(self.model(BASE), self._held_out_print())
+        return tuning.records(self.model(BASE), self.held_out_print())
 
     def adopt_tuned(self, records: dict) -> None:
         """What a Ray job tuned for this replicate's base model, as if tuned here."""
         for name, found in records.items():
-            tuning.keep(self.model(BASE), self._held_out_print(), name, found)
+            tuning.keep(self.model(BASE), self.held_out_print(), name, found)
 
-    def _held_out_print(self) -> str:
+    def held_out_print(self) -> str:
         return self.once("fit data", lambda: fingerprint(self.validation[0]), shared=True)
 
     def _members(self, name: str, run) -> dict:
@@ -192,10 +192,16 @@ class Evaluation:
     def _on_ray(self, role: str, stacked, bar, **kind) -> MemberSummary:
         """A role's K members (or passes) in parts, on the cluster's workers."""
         return members_on_ray(
-            self.models[role].spec.model, self.model(role), stacked, members=self.members,
-            seed=self.seed, address=self.ray_address, progress_task=bar,
-            memory_budget=self.memory_budget, **kind,
-        )  # fmt: skip
+            self.models[role].spec.model,
+            self.model(role),
+            stacked,
+            members=self.members,
+            seed=self.seed,
+            address=self.ray_address,
+            progress_task=bar,
+            memory_budget=self.memory_budget,
+            **kind,
+        )
 
     def weight_dropout(self, p: float) -> dict:
         """{set: MemberSummary} of K copies of the base model with a fraction p of weights zeroed."""
@@ -204,9 +210,12 @@ class Evaluation:
             if self.executor == "ray":
                 return self._on_ray(BASE, stacked, bar, p=p)
             return ensemble_logits(
-                self.model(BASE), stacked, p=p, members=self.members,
+                self.model(BASE),
+                stacked,
+                p=p,
+                members=self.members,
                 **self._run_options(len(stacked), bar),
-            )  # fmt: skip
+            )
 
         return self.once(
             ("weight dropout", p), lambda: self._members(f"weight dropout p={p:g}", run)
@@ -217,9 +226,11 @@ class Evaluation:
             if self.executor == "ray":
                 return self._on_ray(MC_DROPOUT, stacked, bar, p=0.0, mc_dropout=True)
             return mc_dropout_logits(
-                self.model(MC_DROPOUT), stacked, passes=self.members,
+                self.model(MC_DROPOUT),
+                stacked,
+                passes=self.members,
                 **self._run_options(len(stacked), bar),
-            )  # fmt: skip
+            )
 
         return self.once("mc dropout", lambda: self._members("MC dropout passes", run))
 
@@ -235,7 +246,7 @@ class Evaluation:
         return self.once("deep ensemble", summaries)
 
     # -- outputs, computed once -------------------------------------------------------------
-    def _view(self, names: tuple[str, ...]) -> Evaluation:
+    def view(self, names: tuple[str, ...]) -> Evaluation:
         """This evaluation on some of its sets: the fits are shared, the outputs are not."""
         if names == tuple(self.sets):
             return self
@@ -245,54 +256,7 @@ class Evaluation:
             self._memo[("view", names)] = view
         return self._memo[("view", names)]
 
-    def _networks(self, method: Method) -> list:
-        """The keras models a method's outputs depend on (the base model's and its roles')."""
-        roles = [BASE, *(r for r in method.roles if r != BASE)]
-        return [m for r in roles for m in (self.model(r) if r == ENSEMBLE else [self.model(r)])]
-
-    def _identity(self, method: Method) -> tuple:
-        # The keras models themselves: the model cache hands every study the same objects
-        # (TrainedModel records are copied per call). Store entries keep them alive.
-        networks = tuple(id(m) for m in self._networks(method))
-        fitted = self._held_out_print() if method.fits else None
-        return (networks, self.seed, self.members, method.key, fitted)
-
     def outputs(self, methods: list[Method]) -> list[MethodOutput]:
-        """Every method's outputs on every set; what is in the store is taken from it, the
-        rest is computed on the missing sets only (all sets for position-dependent methods),
-        here or, with the Ray executor, as jobs on the cluster (remote_outputs.py)."""
-        prints = {k: fingerprint(v) for k, v in self.sets.items()}
-        keys, found, todo = {}, {}, []
-        for method in methods:
-            identity = self._identity(method)
-            where = {
-                k: int(self._offsets[k]) if method.position_dependent else None for k in prints
-            }
-            keys[method.key] = {k: (identity, prints[k], where[k]) for k in prints}
-            found[method.key] = {k: self.store.get(key) for k, key in keys[method.key].items()}
-            missing = tuple(k for k, entry in found[method.key].items() if entry is None)
-            if missing and method.position_dependent:
-                missing = tuple(self.sets)
-            if missing:
-                todo.append((method, missing))
-            for counts in (self.store, self):
-                counts.computed += len(missing)
-                counts.reused += len(self.sets) - len(missing)
-        computed = outputs_on_ray(self, todo) if self.executor == "ray" else self._computed(todo)
-        for method, missing, (probabilities, score) in computed:
-            for name in missing:  # stored as each arrives: finished work survives an error
-                entry = (np.asarray(probabilities[name]), np.asarray(score[name]))
-                found[method.key][name] = entry
-                self.store.put(keys[method.key][name], *entry, self._networks(method))
-        return [
-            MethodOutput.of(
-                method,
-                {name: found[method.key][name][0] for name in self.sets},
-                {name: found[method.key][name][1] for name in self.sets},
-            )
-            for method in methods
-        ]
-
-    def _computed(self, todo: list):
-        for method, missing in todo:
-            yield method, missing, method.outputs(self._view(missing), method)
+        """Every method's outputs on every set, taken from the session's store where it has
+        them (method_outputs.py)."""
+        return method_outputs(self, methods)

@@ -12,24 +12,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab import flops
+from mnistlab import flops, session
 from mnistlab.errors import ConfigError
 
 TEMPERATURES = (1.0, 10.0, 100.0, 1000.0)  # Liang et al.'s grid
 EPSILONS = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02)  # pixels in [0, 1]
 TUNING_IN = 1000  # held-out images ODIN tunes on (every value is a gradient and a predict)
 BATCH = 2048
-_COMPILED: dict = {}  # one compiled gradient per architecture (weights are arguments)
 
 
 def architecture(model) -> tuple:
     """What the forward pass depends on besides the weights: each layer's kind and settings
     (names and initializers differ between models of one architecture; they do not matter)."""
     return tuple(
-        (type(layer).__name__, tuple(sorted((k, repr(v)) for k, v in layer.get_config().items()
-                                            if k != "name" and not k.endswith("_initializer"))))
+        (
+            type(layer).__name__,
+            tuple(
+                sorted(
+                    (k, repr(v))
+                    for k, v in layer.get_config().items()
+                    if k != "name" and not k.endswith("_initializer")
+                )
+            ),
+        )
         for layer in model.layers
-    )  # fmt: skip
+    )
 
 
 def _gradient_function(model):
@@ -43,7 +50,9 @@ def _gradient_function(model):
             f"{keras.backend.backend()!r}: unset KERAS_BACKEND or set it to jax"
         )
     key = architecture(model)
-    if key not in _COMPILED:
+    # one compiled gradient per architecture and session (the weights are arguments)
+    compiled = session.part("uncertainty/compiled-odin", dict)
+    if key not in compiled:
         import jax
         import jax.numpy as jnp
 
@@ -54,8 +63,8 @@ def _gradient_function(model):
             # Images are independent, so the gradient of the sum is each image's own gradient.
             return jnp.sum(jnp.max(jax.nn.log_softmax(logits / temperature, axis=1), axis=1))
 
-        _COMPILED[key] = jax.jit(jax.grad(log_max_softmax))
-    return _COMPILED[key]
+        compiled[key] = jax.jit(jax.grad(log_max_softmax))
+    return compiled[key]
 
 
 def input_gradient(model, images: np.ndarray, temperature: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Method outputs kept for the whole process, keyed by the replicate's models, the method, what
+"""Method outputs kept for the session, keyed by the replicate's models, the method, what
 it was fitted on and the images themselves (see evaluation.py)."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import hashlib
 from collections import OrderedDict
 
 import numpy as np
+
+from mnistlab import session
 
 
 def fingerprint(images: np.ndarray) -> str:
@@ -44,4 +46,6 @@ class OutputStore:
         self.bytes = self.reused = self.computed = 0
 
 
-OUTPUTS = OutputStore()
+def outputs() -> OutputStore:
+    """The current session's method outputs (see evaluation.py)."""
+    return session.part("uncertainty/outputs", OutputStore)

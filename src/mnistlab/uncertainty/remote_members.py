@@ -28,7 +28,7 @@ from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.ensemble import DEFAULT_MEMORY_BUDGET, chunk_sizes
 from mnistlab.uncertainty.mc_dropout import member_chunk as mc_dropout_chunk
 from mnistlab.uncertainty.members import MemberSummary
-from mnistlab.uncertainty.remote_outputs import TRAFFIC, put_images, remember
+from mnistlab.uncertainty.remote_outputs import put_images, remember, traffic
 
 
 def summary_on_worker(config, weights, images, p, first, count, seed, labels=None, **options):
@@ -60,10 +60,23 @@ def part_bounds(members: int, parts: int, chunk: int = 1) -> list[tuple[int, int
 
 
 def members_on_ray(
-    config, model, images, *, p: float, members: int, seed: int, address=None, parts=None,
-    labels=None, progress_task=None, retries: int = RETRIES, task=None, drop_biases=False,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET, mc_dropout=False,
-) -> MemberSummary:  # fmt: skip
+    config,
+    model,
+    images,
+    *,
+    p: float,
+    members: int,
+    seed: int,
+    address=None,
+    parts=None,
+    labels=None,
+    progress_task=None,
+    retries: int = RETRIES,
+    task=None,
+    drop_biases=False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    mc_dropout=False,
+) -> MemberSummary:
     """The MemberSummary of `members` weight-dropout copies of `model` (built from `config`)
     on `images`, computed as Ray tasks (default: one part per CPU of the cluster), equal to
     ensemble_logits(..., memory_budget=memory_budget, sink=...); drop_biases as there.
@@ -90,7 +103,7 @@ def members_on_ray(
     for index, (first, count) in enumerate(part_bounds(members, parts, chunk)):
         ref = remote.remote(config, weights, stacked, p, first, count, seed, labels, **options)
         pending[ref] = (index, count)
-    TRAFFIC["parts"] += len(pending)
+    traffic()["parts"] += len(pending)
     found = {}
     try:
         while pending:

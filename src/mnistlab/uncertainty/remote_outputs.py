@@ -28,6 +28,7 @@ from mnistlab import (
     flops,
     interrupt,
     progress,
+    session,
 )
 from mnistlab.training.remote import RETRIES, connect
 from mnistlab.uncertainty.method import ENSEMBLE, MC_DROPOUT
@@ -36,11 +37,35 @@ from mnistlab.uncertainty.output_store import fingerprint
 # Arrays and networks kept in the object store for this run, the oldest freed first past
 # these bounds (a default report puts 961 MiB of distinct arrays and networks)
 MAX_REFS, MAX_BYTES = 256, 4 << 30
-_REFS: OrderedDict = OrderedDict()  # driver: identity -> (object kept alive, [ObjectRef], bytes)
-_CONNECTION: dict = {}  # driver: the Ray job the references belong to
-# What this process sent to Ray: tasks, and objects put (the report prints it)
-TRAFFIC = {"jobs": 0, "parts": 0, "objects": 0, "bytes": 0}
-_NETWORKS: OrderedDict = OrderedDict()  # worker: ObjectRef hex -> TrainedModel
+
+
+class Traffic(dict):
+    """What this session sent to Ray: tasks, parts of ensembles, and objects put (the report
+    prints it)."""
+
+    def __init__(self) -> None:
+        super().__init__(jobs=0, parts=0, objects=0, bytes=0)
+
+
+def traffic() -> Traffic:
+    return session.part("ray/traffic", Traffic)
+
+
+class ObjectRefs:
+    """driver: what this session put into Ray's object store, for the job it was put in."""
+
+    def __init__(self) -> None:
+        self.job = None
+        # identity -> (object kept alive, [ObjectRef], bytes)
+        self.entries: OrderedDict = OrderedDict()
+
+    def kept_bytes(self) -> int:
+        return sum(entry[2] for entry in self.entries.values())
+
+
+def _networks() -> OrderedDict:
+    """worker: ObjectRef hex -> TrainedModel."""
+    return session.part("ray/worker-networks", OrderedDict)
 
 
 def remember(key, keep, make):
@@ -49,23 +74,21 @@ def remember(key, keep, make):
     import ray
 
     job = ray.get_runtime_context().get_job_id()
-    if _CONNECTION.get("job") != job:  # connected again (ray.init): the old references are void
-        _REFS.clear()
-        _CONNECTION["job"] = job
-    if key not in _REFS:
+    refs = session.part("ray/object-refs", ObjectRefs)
+    if refs.job != job:  # connected again (ray.init): the old references are void
+        refs.entries.clear()
+        refs.job = job
+    entries = refs.entries
+    if key not in entries:
         value = make()
         size = sum(np.asarray(a).nbytes for a in _arrays(value))
-        while _REFS and (len(_REFS) >= MAX_REFS or _kept_bytes() + size > MAX_BYTES):
-            _REFS.popitem(last=False)
-        TRAFFIC["objects"] += 1
-        TRAFFIC["bytes"] += size
-        _REFS[key] = (keep, [ray.put(value)], size)
-    _REFS.move_to_end(key)
-    return _REFS[key][1]
-
-
-def _kept_bytes() -> int:
-    return sum(entry[2] for entry in _REFS.values())
+        while entries and (len(entries) >= MAX_REFS or refs.kept_bytes() + size > MAX_BYTES):
+            entries.popitem(last=False)
+        traffic()["objects"] += 1
+        traffic()["bytes"] += size
+        entries[key] = (keep, [ray.put(value)], size)
+    entries.move_to_end(key)
+    return entries[key][1]
 
 
 def _arrays(value):
@@ -91,14 +114,15 @@ def _network(ray, ref: list):
     from mnistlab.training import TrainedModel
 
     key = ref[0].hex()
-    if key not in _NETWORKS:
-        while len(_NETWORKS) >= MAX_REFS:
-            _NETWORKS.popitem(last=False)
+    networks = _networks()
+    if key not in networks:
+        while len(networks) >= MAX_REFS:
+            networks.popitem(last=False)
         spec, weights = ray.get(ref[0])
         model = build_model(spec.model, seed=0)
         model.set_weights(weights)
-        _NETWORKS[key] = TrainedModel(spec, model)
-    return _NETWORKS[key]
+        networks[key] = TrainedModel(spec, model)
+    return networks[key]
 
 
 def group_key(method) -> tuple:
@@ -146,7 +170,7 @@ def job_on_worker(job: dict, methods: list, missing: list) -> dict:
         label=job["label"],
     )
     outputs = [
-        method.outputs(evaluation._view(tuple(sets)), method)
+        method.outputs(evaluation.view(tuple(sets)), method)
         for method, sets in zip(methods, missing, strict=True)
     ]
     return {"outputs": outputs, "tuned": evaluation.tuned_values(), "flops": flops.total() - start}
@@ -169,11 +193,11 @@ def outputs_on_ray(evaluation, todo: list, *, retries: int = RETRIES, task=None)
         for group in groups.values():
             methods, missing = [m for m, _ in group], [list(s) for _, s in group]
             pending[remote.remote(job, methods, missing)] = group
-        TRAFFIC["jobs"] += len(pending)
+        traffic()["jobs"] += len(pending)
     try:
         for method, missing in todo:  # the parts queue beside the jobs already submitted
             if on_driver(method):
-                yield method, missing, method.outputs(evaluation._view(missing), method)
+                yield method, missing, method.outputs(evaluation.view(missing), method)
         with progress.task(f"{evaluation.label}: evaluation jobs on Ray", len(pending)) as bar:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
@@ -218,6 +242,7 @@ def _put_labels(labels) -> list:
         return remember(("labels", None), None, lambda: None)
     labels = np.ascontiguousarray(labels)
     return remember(
-        ("labels", labels.shape, fingerprint(labels.astype(np.float32))), None,
+        ("labels", labels.shape, fingerprint(labels.astype(np.float32))),
+        None,
         lambda: labels,
-    )  # fmt: skip
+    )

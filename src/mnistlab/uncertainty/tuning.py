@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab import session
 from mnistlab.seeds import stream
 from mnistlab.uncertainty import metrics
 
 TUNING_IN = 2000  # held-out images used (AUROC standard error about 0.005 with 1,000 out)
 TUNING_OUT = 1000  # generated out-of-distribution images, half of each kind
 TILE = 7
-# Values tuned, by (base model, held-out images, name): small records, kept for the process,
+# Values tuned, by (base model, held-out images, name): small records, kept for the session,
 # so a study that reuses another's outputs still reports what they were computed with. Each
 # entry keeps its model, so the model's id stays its own; the oldest go first.
-_TUNED: dict = {}
 MAX_TUNED = 64  # 5 tuned detectors of 12 models and more
 RULE = (
     "chosen by AUROC on held-out images vs a validation OOD set generated from them "
@@ -89,23 +89,28 @@ def best(grid, score) -> dict:
     return {"value": value, "auroc": auroc, "grid": [[v, a] for v, a in results]}
 
 
+def _tuned() -> dict:
+    return session.part("uncertainty/tuned", dict)
+
+
 def keep(model, held_out: str, name: str, record: dict) -> None:
     """Remember what was tuned for a model (held_out: the fingerprint of its held-out images)."""
-    while len(_TUNED) >= MAX_TUNED:
-        _TUNED.pop(next(iter(_TUNED)))
-    _TUNED[(id(model), held_out, name)] = (model, record)
+    tuned = _tuned()
+    while len(tuned) >= MAX_TUNED:
+        tuned.pop(next(iter(tuned)))
+    tuned[(id(model), held_out, name)] = (model, record)
 
 
 def remembered(model, held_out: str, name: str, search) -> dict:
     """search()'s record (best's), computed once per model, held-out split and name."""
-    if (id(model), held_out, name) not in _TUNED:
+    if (id(model), held_out, name) not in _tuned():
         keep(model, held_out, name, search())
-    return _TUNED[(id(model), held_out, name)][1]
+    return _tuned()[(id(model), held_out, name)][1]
 
 
 def records(model, held_out: str) -> dict:
     """{name: record} of everything tuned for a model and held-out split, by name (the same
     order however the tuning was spread over processes)."""
     mine = (id(model), held_out)
-    found = {key[2]: record for key, (_, record) in _TUNED.items() if key[:2] == mine}
+    found = {key[2]: record for key, (_, record) in _tuned().items() if key[:2] == mine}
     return dict(sorted(found.items()))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.config import ModelConfig, Profile, RunSpec, TrainConfig, profile
+from mnistlab.config import MEMORY_BUDGET_MIB, ModelConfig, Profile, RunSpec, TrainConfig, profile
 from mnistlab.data import load_split
 from mnistlab.seeds import stream
 from mnistlab.training import TrainedModel, train_many
@@ -28,9 +28,7 @@ class StudyContext:
     quick: bool = False
     retrain: bool = False
     reuse: bool = False  # return a study's saved results when they were made with the same inputs
-    memory_budget: int = (
-        1 << 30
-    )  # bytes an ensemble evaluation may use per call (results do not depend on it)
+    memory_budget: int = MEMORY_BUDGET_MIB << 20  # bytes an ensemble evaluation may use per call
     executor: str = "local"  # where models train and methods run: "local", or "ray" tasks
     ray_address: str | None = None  # the Ray cluster; None starts a local instance
     arch: str = "mlp"  # the network every study trains: "mlp", "cnn" or "lenet5"
@@ -47,7 +45,7 @@ class StudyContext:
         cache_dir=None,
         retrain: bool = False,
         reuse: bool = False,
-        memory_budget_mib: float = 1024,
+        memory_budget_mib: float = MEMORY_BUDGET_MIB,
         executor: str = "local",
         ray_address: str | None = None,
         arch: str = "mlp",

@@ -1,7 +1,7 @@
 """A study's figures drawn by forked processes while the study goes on, where that is safe.
 
-A warm study command is mostly drawing: `morph` answered from cached models in 1.05 s, of which
-0.47 s saved its three figures one after another on one core. Where forking is safe (no JAX
+A warm study command is mostly drawing: answered from cached models, `morph` spends about
+half its time saving its three figures one after another on one core. Where forking is safe (no JAX
 imported and no other thread: a command answering from cached models with NumPy), every
 figure but the newest is drawn and saved by a child process, so the cores draw while the
 command builds the next figure, and the newest is drawn by the command itself at the end.

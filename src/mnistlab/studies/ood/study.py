@@ -127,7 +127,7 @@ def _protocol(ctx, dataset, sets, groups, models, methods, *, n_boot: int) -> tu
             methods,
             seed=seed,
             members=ctx.profile.members,
-        )  # fmt: skip
+        )
         for seed in ctx.seed_list
     ]
     outputs = [rep["methods"] for rep in replicates]

@@ -110,7 +110,7 @@ def open_set_table(datasets: dict, labels: dict) -> Table | None:
 
 def spearman(a, b) -> float:
     """Spearman's rank correlation (ties take their average rank), as scipy.stats.spearmanr
-    computes it (tested against it): a few values, not worth scipy.stats' 0.6 s import in a
+    computes it (tested against it): a few values, not worth importing scipy.stats for in a
     report that reuses everything."""
     return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
 

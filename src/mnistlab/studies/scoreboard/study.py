@@ -65,9 +65,14 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"scoreboard: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
             out = evaluate_replicate(
-                ctx, dataset, models[dataset, seed], sets, methods,
-                seed=seed, members=sizes["members"],
-            )  # fmt: skip
+                ctx,
+                dataset,
+                models[dataset, seed],
+                sets,
+                methods,
+                seed=seed,
+                members=sizes["members"],
+            )
             out["rows"] = [
                 row(m, labels, n_boot=sizes["bootstrap"], seed=seed) for m in out["methods"]
             ]

@@ -153,7 +153,7 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
                     methods,
                     seed=seed,
                     members=size["members"],
-                )  # fmt: skip
+                )
             )
         every_replicate += replicates
         outputs = [rep["methods"] for rep in replicates]
