@@ -54,7 +54,10 @@ def _load_entry_points() -> None:
         try:
             loaded = point.load()
             found = loaded() if callable(loaded) and not isinstance(loaded, Study) else loaded
-            found = [found] if isinstance(found, Study) else list(found)
+            if isinstance(found, Study):
+                found = [found]
+            elif not isinstance(found, (list, tuple)):
+                found = [found]  # neither a study nor a list of them: said below
             if not all(isinstance(study, Study) for study in found):
                 raise TypeError("it gives something that is not a mnistlab Study")
         except Exception as error:  # a broken plugin must name itself, not stop with a traceback
