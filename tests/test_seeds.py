@@ -90,7 +90,8 @@ def test_every_study_trains_the_same_base_models_whatever_the_ensemble_size(tmp_
     ctx = StudyContext(out=tmp_path, seeds=3)
     ood = ood_plan(ctx, OODOptions(datasets=("mnist",), open_set=()))
     for size in (None, 2, 3, 5):
-        plan = method_plan(ctx, MethodStudyOptions(datasets=("mnist",), ensemble_size=size))
+        options = MethodStudyOptions(datasets=("mnist",), ensemble_size=size)
+        plan = method_plan(ctx, options.resolve(ctx))
         for seed in ctx.seed_list:
             assert plan["mnist", seed, BASE] == ood[STANDARD, "mnist", seed]
             if ("mnist", seed, ENSEMBLE) in plan:

@@ -46,11 +46,11 @@ LAYERS = [
         ],
     ),
     ("data", ["mnistlab.data"]),
-    ("config", ["mnistlab.config", "mnistlab.parse", "mnistlab.settings"]),
+    ("config", ["mnistlab.config", "mnistlab.parse"]),
     ("report (document model and renderers)", ["mnistlab.report"]),
     ("networks and training", ["mnistlab.models", "mnistlab.training"]),
     ("uncertainty", ["mnistlab.uncertainty"]),
-    ("study framework", ["mnistlab.studies.framework"]),
+    ("study framework", ["mnistlab.studies.framework", "mnistlab.settings"]),
     ("studies", ["mnistlab.studies"]),
     (
         "entry points",

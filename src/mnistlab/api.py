@@ -22,34 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mnistlab.config import MEMORY_BUDGET_MIB, ModelConfig, RunSpec, TrainConfig, profile
+from mnistlab import settings
+from mnistlab.config import ModelConfig, RunSpec, TrainConfig, profile
 from mnistlab.errors import ConfigError
 
-DEFAULT_OUT = "mnistlab-out"
+TRAIN_SETTINGS = ("seed", "quick", "data_dir", "cache_dir", "retrain", "executor", "ray_address")
 
 
-def _context(**values):
-    """The checked StudyContext of an API call; errors name the keyword arguments."""
-    from mnistlab.studies.framework.context import StudyContext
-
-    return StudyContext.checked(
-        **values,
-        spell=lambda name: "memory_budget_mib" if name == "memory_budget" else name,
-    )
-
-
+@settings.api(only=TRAIN_SETTINGS)
 def train(
     dataset: str = "fashion-mnist",
     *,
     model: ModelConfig | None = None,
     training: TrainConfig | None = None,
-    seed: int = 0,
-    quick: bool = False,
-    data_dir=None,
-    cache_dir=None,
-    retrain: bool = False,
-    executor: str = "local",
-    ray_address: str | None = None,
+    settings: dict,
 ):
     """Train one model (or load it from the cache when the same thing was trained before).
 
@@ -65,29 +51,19 @@ def train(
     >>> m.spec.model.activation, m.meta["test/acc"] > 0.1
     ('sigmoid', True)
     """
-    from mnistlab.config import check_types
+    from mnistlab import settings as run_settings
     from mnistlab.training import train as train_spec
 
-    check_types(quick=quick, retrain=retrain, data_dir=data_dir, cache_dir=cache_dir)
+    run_settings.check(settings, run_settings.keyword)
     if training is not None and not isinstance(training, TrainConfig):
         raise ConfigError(f"training must be a mnistlab.TrainConfig, got {type(training).__name__}")
     spec = RunSpec(
         dataset=dataset,
         model=model or ModelConfig(),
-        train=profile(quick).apply(training or TrainConfig()),
-        seed=seed,
+        train=profile(settings.pop("quick")).apply(training or TrainConfig()),
+        seed=settings.pop("seed"),
     )
-    from mnistlab.studies.framework.context import check_executor
-
-    check_executor(executor, "executor")
-    return train_spec(
-        spec,
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        retrain=retrain,
-        executor=executor,
-        ray_address=ray_address,
-    )
+    return train_spec(spec, **settings)
 
 
 @dataclass
@@ -170,23 +146,8 @@ def list_studies() -> list[str]:
     return names()
 
 
-def run_study(
-    name: str,
-    *,
-    seed: int = 0,
-    seeds: int = 1,
-    quick: bool = False,
-    out=DEFAULT_OUT,
-    data_dir=None,
-    cache_dir=None,
-    retrain: bool = False,
-    reuse: bool = False,
-    memory_budget_mib: float = MEMORY_BUDGET_MIB,
-    executor: str = "local",
-    ray_address: str | None = None,
-    arch: str = "mlp",
-    **options,
-) -> StudyResult:
+@settings.api()
+def run_study(name: str, *, reuse: bool = False, settings: dict, **options) -> StudyResult:
     """Run one study, as `mnistlab NAME` does, and return its StudyResult.
 
     name: one of studies(). options: the study's own options by field name (for example
@@ -204,45 +165,21 @@ def run_study(
     >>> [row["key"] for row in s.results["datasets"]["mnist"]["rows"]]
     ['msp', 'temperature', 'ensemble']
     """
+    from mnistlab.runs import to_jsonable
+    from mnistlab.studies.framework.context import StudyContext
     from mnistlab.studies.registry import get
 
     study = get(name)
     study_options = study.make_options(**options)
-    ctx = _context(
-        out=out,
-        seed=seed,
-        seeds=seeds,
-        quick=quick,
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        retrain=retrain,
-        reuse=reuse,
-        memory_budget_mib=memory_budget_mib,
-        executor=executor,
-        ray_address=ray_address,
-        arch=arch,
-    )
-    from mnistlab.runs import to_jsonable
+    ctx = StudyContext.checked(**settings, reuse=reuse)
 
     # As results.json holds it, so a fresh result and a reused one look the same.
     results = to_jsonable(study.run(ctx, study_options))
-    return StudyResult(name, results, Path(out) / name)
+    return StudyResult(name, results, ctx.out / name)
 
 
-def write_report(
-    *,
-    seed: int = 0,
-    seeds: int = 3,
-    quick: bool = False,
-    out=DEFAULT_OUT,
-    data_dir=None,
-    cache_dir=None,
-    retrain: bool = False,
-    memory_budget_mib: float = MEMORY_BUDGET_MIB,
-    executor: str = "local",
-    ray_address: str | None = None,
-    arch: str = "mlp",
-) -> Path:
+@settings.api(seeds=3)
+def write_report(*, settings: dict) -> Path:
     """Run (or reuse) every study and write the lab report, as `mnistlab report` does.
 
     Returns the report folder, OUT/report/, holding index.html (self-contained), report.md
@@ -252,21 +189,9 @@ def write_report(
     arch: the network of every study ("mlp", "cnn" or "lenet5"; default: the tutorial's mlp).
     """
     from mnistlab import pipeline
+    from mnistlab.studies.framework.context import StudyContext
 
-    ctx = _context(
-        out=out,
-        seed=seed,
-        seeds=seeds,
-        quick=quick,
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        retrain=retrain,
-        reuse=True,
-        memory_budget_mib=memory_budget_mib,
-        executor=executor,
-        ray_address=ray_address,
-        arch=arch,
-    )
+    ctx = StudyContext.checked(**settings, reuse=True)
     return pipeline.run(ctx)["folder"]
 
 

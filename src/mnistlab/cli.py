@@ -11,64 +11,12 @@ import argparse
 import os
 import sys
 
-from mnistlab import commands, interrupt, progress, session
-from mnistlab.config import ACTIVATIONS, ARCHITECTURES, DATASETS, MEMORY_BUDGET_MIB, OPTIMIZERS
+from mnistlab import commands, interrupt, progress, session, settings
+from mnistlab.config import ACTIVATIONS, DATASETS, OPTIMIZERS
 from mnistlab.envvars import check_environment
 from mnistlab.errors import one_line
 from mnistlab.keras_import import skip_scikit_learn_for_keras
 from mnistlab.version import __version__
-
-DATA_DIR_HELP = (
-    "folder with <dataset>/*.gz (default: $MNISTLAB_DATA_DIR, else ~/.cache/mnistlab/data)"
-)
-
-
-# ---------------------------------------------------------------- shared options
-COMMON_OPTIONS = {  # every command that trains or runs a study
-    "--data-dir": {"help": DATA_DIR_HELP},
-    "--cache-dir": {
-        "help": "trained-model cache (default: $MNISTLAB_CACHE_DIR, else ~/.cache/mnistlab)"
-    },
-    "--out": {"default": "mnistlab-out", "help": "output folder (default: mnistlab-out)"},
-    "--seed": {"type": int, "default": 0, "help": "random seed, 0 to 2**32-1 (default: 0)"},
-    "--seeds": {
-        "type": int,
-        "default": 1,
-        "metavar": "N",
-        "help": "replicates with seeds SEED..SEED+N-1: every number as mean ± std, paired "
-        "intervals over seeds and test images (default: %(default)s)",
-    },
-    "--quick": {"action": "store_true", "help": "tiny subset, 1 epoch, few members: seconds"},
-    "--retrain": {
-        "action": "store_true",
-        "help": "train again even if the model is cached, and compute again what --out holds",
-    },
-    "--executor": {
-        "choices": ("local", "ray"),
-        "default": "local",
-        "help": "where models train and methods are evaluated: local threads, or Ray tasks "
-        "(one per model, per family of methods, per part of an ensemble; needs mnistlab[ray]; "
-        "default: local)",
-    },
-    "--ray-address": {
-        "default": None,
-        "metavar": "ADDRESS",
-        "help": "Ray cluster to use with --executor ray, e.g. 10.0.0.5:6379 (default: start a "
-        "local Ray instance)",
-    },
-}
-ARCH_OPTION = {
-    "choices": ARCHITECTURES,
-    "default": "mlp",
-    "help": "the network: mlp (the Keras tutorial's), cnn (conv32-conv64-dense128) or lenet5 "
-    "(conv6-conv16-dense120-84) (default: mlp)",
-}
-MEMORY_BUDGET = {
-    "type": float,
-    "default": MEMORY_BUDGET_MIB,
-    "help": "MiB an ensemble evaluation may use per call (default: %(default)s; results do not depend on it)",
-}
-
 
 REPORT_SEEDS = 3  # the report's verdicts rest on several trained models
 
@@ -76,30 +24,33 @@ REPORT_SEEDS = 3  # the report's verdicts rest on several trained models
 def _common(
     parser: argparse.ArgumentParser,
     *,
+    skip: tuple[str, ...] = (),
+    seeds: int = 1,
     dataset: bool = False,
-    ensembles: bool = True,
-    seeds: int | None = 1,
-    arch: bool = True,
 ) -> None:
-    if arch:  # `train` offers it with the other model options instead
-        parser.add_argument("--arch", **ARCH_OPTION)
-    for flag, settings in COMMON_OPTIONS.items():
-        if flag == "--seeds":
-            if seeds is None:
-                continue
-            settings = {**settings, "default": seeds}
-        parser.add_argument(flag, **settings)
-    if ensembles:
-        parser.add_argument("--memory-budget", **MEMORY_BUDGET)
+    """The run settings (settings.py) as flags, but those in `skip`; `seeds`: its default."""
+    for setting in settings.RUN_SETTINGS:
+        if setting.name not in skip:
+            _add_setting(parser, setting, seeds if setting.name == "seeds" else setting.default)
     if dataset:
         parser.add_argument(
             "--dataset", choices=DATASETS, default="fashion-mnist", help="default: fashion-mnist"
         )
 
 
+def _add_setting(parser, setting, default) -> None:
+    parser.add_argument(
+        setting.option,
+        dest=setting.name,
+        default=default,
+        help=setting.flag_help(default),
+        **setting.argparse,
+    )
+
+
 def _model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and training (defaults: the Keras tutorial)")
-    group.add_argument("--arch", **ARCH_OPTION)
+    _add_setting(group, settings.BY_NAME["arch"], settings.BY_NAME["arch"].default)
     group.add_argument(
         "--hidden",
         default=None,
@@ -155,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("data", help="list both data sets, verify them, say where they are")
-    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--data-dir", help=settings.DATA_DIR_HELP)
     p.add_argument("--dataset", choices=DATASETS, help="only this data set")
     p.add_argument(
         "--download", action="store_true", help="download missing files from the public mirrors"
@@ -163,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_data)
 
     p = sub.add_parser("train", help="train one model; print and save train/test accuracy")
-    _common(p, dataset=True, ensembles=False, seeds=None, arch=False)
+    _common(p, skip=("seeds", "memory_budget_mib", "arch"), dataset=True)  # arch: below
     _model_options(p)
     p.set_defaults(func=commands.cmd_train)
 
@@ -192,14 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for study in studies():
         p = sub.add_parser(study.name, help=study.help)
-        _common(p, ensembles=study.evaluates_ensembles)
+        _common(p, skip=() if study.evaluates_ensembles else ("memory_budget_mib",))
         _add_study_options(p, study)
         p.set_defaults(func=commands.cmd_study, study=study)
 
     p = sub.add_parser(
         "bench", help="measure speed against this machine's matmul peak; print a table, write JSON"
     )
-    _common(p, seeds=REPORT_SEEDS, arch=False)  # its rows name their networks
+    _common(p, skip=("arch",), seeds=REPORT_SEEDS)  # its rows name their networks
     p.add_argument(
         "--no-report", action="store_true", help="skip the cold lab report (the slowest part)"
     )
@@ -222,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the trust explorer: one page where you draw a digit and watch every "
         "method's answer (OUT/explore/index.html)",
     )
-    _common(p, ensembles=False, seeds=None)
+    _common(p, skip=("seeds", "memory_budget_mib"))
     p.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and open it")
     p.set_defaults(func=commands.cmd_explore)
     for command in sub.choices.values():  # -q after the command too: mnistlab report -q

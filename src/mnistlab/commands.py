@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mnistlab.config import DATASETS, MEMORY_BUDGET_MIB
+from mnistlab.config import DATASETS
 
 DATA_FIX = "run 'mnistlab data --download' (or set --data-dir)"
 
 
-def _spec_from_args(args):
-    from mnistlab.config import ModelConfig, RunSpec, TrainConfig, check_seed, profile
+def _configs_from_args(args):
+    """The model and training `train` is given, checked before anything is written."""
+    from mnistlab.config import ModelConfig, TrainConfig
     from mnistlab.parse import parse_hidden
-
-    check_seed(args.seed)
 
     model = ModelConfig(
         arch=args.arch,
@@ -29,30 +28,22 @@ def _spec_from_args(args):
         batch_size=args.batch_size,
         train_size=args.train_size,
     )
-    return RunSpec(
-        dataset=args.dataset, model=model, train=profile(args.quick).apply(train), seed=args.seed
-    )
+    return model, train
+
+
+def flag(setting) -> str:
+    """How the command line spells a run setting: its flag."""
+    return setting.option
 
 
 def context_from_args(args, *, reuse: bool = False):
-    """The study context of a command, its values checked, errors naming the flags."""
+    """The study context of a command, its values checked, errors naming the flags. A setting
+    the command does not offer (`train` has no --seeds) takes its default."""
+    from mnistlab import settings
     from mnistlab.studies.framework.context import StudyContext
 
-    return StudyContext.checked(
-        out=args.out,
-        seed=args.seed,
-        seeds=getattr(args, "seeds", 1),
-        quick=args.quick,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        retrain=args.retrain,
-        reuse=reuse,
-        memory_budget_mib=getattr(args, "memory_budget", MEMORY_BUDGET_MIB),
-        executor=args.executor,
-        ray_address=args.ray_address,
-        arch=getattr(args, "arch", "mlp"),
-        spell=lambda name: "--" + name.replace("_", "-"),
-    )
+    given = {s.name: getattr(args, s.name) for s in settings.RUN_SETTINGS if hasattr(args, s.name)}
+    return StudyContext.checked(flag, **given, reuse=reuse)
 
 
 def _options_from_args(study, args):
@@ -194,20 +185,16 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from mnistlab.training import export, train
+    from mnistlab.config import RunSpec
+    from mnistlab.studies.framework.context import get_models
+    from mnistlab.training import export
 
-    spec = _spec_from_args(args)
-    context_from_args(args)  # --seed, --out and the cache checked before training
-    trained = train(
-        spec,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        retrain=args.retrain,
-        executor=args.executor,
-        ray_address=args.ray_address,
-    )
+    model, train = _configs_from_args(args)
+    ctx = context_from_args(args)  # --seed, --out and the cache checked before training
+    spec = RunSpec(dataset=args.dataset, model=model, train=ctx.profile.apply(train), seed=ctx.seed)
+    (trained,) = get_models(ctx, [spec])
     meta = trained.meta
-    folder = export(trained, Path(args.out) / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")
+    folder = export(trained, ctx.out / "train" / f"{spec.dataset}-{spec.cache_key('')[:10]}")
     source = "loaded from cache" if trained.from_cache else "trained"
     print(f"{spec.describe()} ({source})")
     print(

@@ -96,8 +96,9 @@ RUN_SETTINGS = (
         "trained-model cache (default: $MNISTLAB_CACHE_DIR, else ~/.cache/mnistlab)",
         _folder,
     ),
-    Setting("seed", 0, "random seed, 0 to 2**32-1 (default: {default})", check_seed, None,
-            {"type": int}),
+    Setting(
+        "seed", 0, "random seed, 0 to 2**32-1 (default: {default})", check_seed, None, {"type": int}
+    ),
     Setting(
         "seeds",
         1,
@@ -177,6 +178,20 @@ def check(values: dict, spell: Callable[[Setting], str]) -> None:
         check_seed(seed + seeds - 1, f"{spell(BY_NAME['seed'])} + {spell(BY_NAME['seeds'])} - 1")
 
 
+def keyword(setting: Setting) -> str:
+    """How the API spells a setting: its name."""
+    return setting.name
+
+
+def _described(chosen: list[Setting], changed_defaults: dict) -> str:
+    """The docstring's part on the run settings, from their help texts."""
+    lines = ["", "", "    Run settings (the same as the command's flags):"]
+    for s in chosen:
+        default = changed_defaults.get(s.name, s.default)
+        lines.append(f"    - {s.name}={default!r}: {s.flag_help(default)}")
+    return "\n".join(lines) + "\n"
+
+
 def api(*, only: tuple[str, ...] | None = None, **changed_defaults):
     """Give an API function the run settings as keyword-only parameters (all of them, or
     `only` those), with the command's defaults (`changed_defaults`). The function is written
@@ -215,6 +230,7 @@ def api(*, only: tuple[str, ...] | None = None, **changed_defaults):
         ordered = [p for p in params if p.kind != p.VAR_KEYWORD]
         tail = [p for p in params if p.kind == p.VAR_KEYWORD]
         wrapper.__signature__ = signature.replace(parameters=[*ordered, *added, *tail])
+        wrapper.__doc__ = (function.__doc__ or "").rstrip() + _described(chosen, changed_defaults)
         return wrapper
 
     return decorate

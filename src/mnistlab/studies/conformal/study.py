@@ -86,7 +86,7 @@ def _abstention_numbers(method, labels, cal_labels, target) -> dict:
     }
 
 
-def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, sizes) -> dict:
+def replicate(ctx, dataset, models, images, labels, picks, *, seed, resolved) -> dict:
     """Every method's sets and abstention rule on one seed replicate: {method key: numbers}.
     models: the replicate's models by role; picks: the test images to rotate ("sample"). A score-only method gets an abstention rule (its score ranks
     the answers its own way) but no sets: its probabilities, hence its sets, are another
@@ -101,9 +101,9 @@ def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, siz
         dataset,
         models,
         sets,
-        options.chosen(ctx),
+        resolved.methods,
         seed=seed,
-        members=sizes["members"],
+        members=resolved.members,
         fit_size=half,
     )
     numbers, covered = {}, {}
@@ -112,7 +112,7 @@ def replicate(ctx, dataset, models, images, labels, picks, *, seed, options, siz
     splits = promise.control_splits(len(labels), min(len(y_val) - half, len(labels) // 2), seed)
     for method in with_sets:
         numbers[method.key], method_covered = sets_numbers.method_numbers(
-            method, labels, sample, y_val[half:], splits, seed=seed, alphas=options.alpha
+            method, labels, sample, y_val[half:], splits, seed=seed, alphas=resolved.options.alpha
         )
         covered.update({(method.key, *k): v for k, v in method_covered.items()})
     for method in out["methods"]:
@@ -155,10 +155,10 @@ def _over_seeds_nested(per_seed: list[dict]) -> dict:
 
 
 def run(ctx: StudyContext, options: ConformalOptions) -> dict:
-    sizes = options.resolved(ctx)
+    resolved = options.resolve(ctx)
     images_per_angle = ctx.profile.shift_images if options.images is None else options.images
     recorded = {
-        **options.recorded(ctx),
+        **resolved.recorded(),
         "alpha": list(options.alpha),
         "scores": list(SCORES),
         "rotations": list(ROTATIONS),
@@ -176,7 +176,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
     writer = StudyWriter(ctx, "conformal", recorded, tuple(options.datasets))
     if (saved := writer.reusable()) is not None:
         return saved
-    models = models_by_role(ctx, options)
+    models = models_by_role(ctx, resolved)
     results, every_replicate = {}, []
     for dataset in options.datasets:
         images, labels = test_set(ctx, dataset)
@@ -194,8 +194,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
                     labels,
                     picks,
                     seed=seed,
-                    options=options,
-                    sizes=sizes,
+                    resolved=resolved,
                 )
             )
         every_replicate += replicates
@@ -210,7 +209,7 @@ def run(ctx: StudyContext, options: ConformalOptions) -> dict:
             "numbers": _with_intervals(
                 _over_seeds_nested([rep["numbers"] for rep in replicates]),
                 replicates,
-                n_boot=sizes["bootstrap"],
+                n_boot=resolved.bootstrap,
                 seed=ctx.seed,
             ),
         }

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab import settings
 from mnistlab.config import MEMORY_BUDGET_MIB, ModelConfig, Profile, RunSpec, TrainConfig, profile
 from mnistlab.data import load_split
 from mnistlab.seeds import stream
 from mnistlab.training import TrainedModel, train_many
 
-EXECUTORS = ("local", "ray")
-
 
 @dataclass(frozen=True)
 class StudyContext:
-    """Where data, cache and outputs are, the seed, and whether this is a --quick smoke run."""
+    """The run settings of one run (settings.py says what each is), checked by `checked`."""
 
     out: Path = Path("mnistlab-out")
     data_dir: str | None = None
@@ -28,76 +27,45 @@ class StudyContext:
     quick: bool = False
     retrain: bool = False
     reuse: bool = False  # return a study's saved results when they were made with the same inputs
-    memory_budget: int = MEMORY_BUDGET_MIB << 20  # bytes an ensemble evaluation may use per call
+    memory_budget_mib: float = MEMORY_BUDGET_MIB  # what an ensemble evaluation may use per call
     executor: str = "local"  # where models train and methods run: "local", or "ray" tasks
     ray_address: str | None = None  # the Ray cluster; None starts a local instance
     arch: str = "mlp"  # the network every study trains: "mlp", "cnn" or "lenet5"
 
     @classmethod
-    def checked(
-        cls,
-        *,
-        out,
-        seed: int = 0,
-        seeds: int = 1,
-        quick: bool = False,
-        data_dir=None,
-        cache_dir=None,
-        retrain: bool = False,
-        reuse: bool = False,
-        memory_budget_mib: float = MEMORY_BUDGET_MIB,
-        executor: str = "local",
-        ray_address: str | None = None,
-        arch: str = "mlp",
-        spell=str,
-    ) -> StudyContext:
-        """A context whose values are checked before any work starts: the seed's range, the
-        memory budget, and that the output and cache folders take files. `spell(name)` is how
-        the caller's users write an option in an error message ('--seed' on the command line)."""
-        from mnistlab.config import (
-            MAX_SEEDS,
-            check_at_least,
-            check_memory_budget,
-            check_seed,
-            check_types,
-        )
+    def checked(cls, spell=settings.keyword, **values) -> StudyContext:
+        """A context whose values are checked before any work starts (each setting's own
+        check, then that the output and cache folders take files). Settings not given take
+        their defaults. `spell(setting)` is how the caller's users write one in an error
+        message ('--seed' on the command line, 'seed' in Python)."""
         from mnistlab.runs import check_writable
         from mnistlab.training import resolve_cache_dir
 
-        check_types(out=out, data_dir=data_dir, cache_dir=cache_dir, quick=quick)
-        check_types(retrain=retrain, reuse=reuse)
-        check_seed(seed, spell("seed"))
-        check_at_least(seeds, 1, spell("seeds"), MAX_SEEDS)
-        check_seed(seed + seeds - 1, f"{spell('seed')} + {spell('seeds')} - 1")
-        check_memory_budget(memory_budget_mib, spell("memory_budget"))
-        check_writable(out, spell("out"))
-        cache_root = resolve_cache_dir(cache_dir)
+        values = {**settings.defaults(reuse=False), **values}
+        settings.check(values, spell)
+        check_writable(values["out"], spell(settings.BY_NAME["out"]))
+        cache_root = resolve_cache_dir(values["cache_dir"])
         for folder in (cache_root, cache_root / "models"):  # before a model is trained, not after
-            check_writable(folder, f"{spell('cache_dir')} (or $MNISTLAB_CACHE_DIR)")
+            check_writable(
+                folder, f"{spell(settings.BY_NAME['cache_dir'])} (or $MNISTLAB_CACHE_DIR)"
+            )
         from mnistlab.data import stamps
         from mnistlab.envvars import check_environment
 
         stamps.use_cache_root(cache_root)  # the whole cache where --cache-dir says
         check_environment()
-        check_executor(executor, spell("executor"))
-        check_arch(arch, spell("arch"))
         from mnistlab.training.compilation import enable_persistent_cache
 
-        enable_persistent_cache(cache_dir)  # before the study's first compile
-        return cls(
-            out=Path(out),
-            data_dir=None if data_dir is None else str(data_dir),
-            cache_dir=None if cache_dir is None else str(cache_dir),
-            seed=seed,
-            seeds=seeds,
-            quick=quick,
-            retrain=retrain,
-            reuse=reuse,
-            memory_budget=int(memory_budget_mib * 2**20),
-            executor=executor,
-            ray_address=ray_address,
-            arch=arch,
-        )
+        enable_persistent_cache(values["cache_dir"])  # before the study's first compile
+        folders = {
+            k: None if values[k] is None else str(values[k]) for k in ("data_dir", "cache_dir")
+        }
+        return cls(**{**values, **folders, "out": Path(values["out"])})
+
+    @property
+    def memory_budget(self) -> int:
+        """Bytes an ensemble evaluation may use per call."""
+        return int(self.memory_budget_mib * 2**20)
 
     @property
     def profile(self) -> Profile:
@@ -137,26 +105,6 @@ def tutorial_spec(
 def tutorial_specs(ctx: StudyContext, dataset: str, **changes) -> list[RunSpec]:
     """tutorial_spec once per seed of the context (ctx.seed_list), in that order."""
     return [tutorial_spec(ctx, dataset, seed=seed, **changes) for seed in ctx.seed_list]
-
-
-def check_arch(arch: str, name: str = "--arch") -> None:
-    from mnistlab.config import ARCHITECTURES
-    from mnistlab.errors import ConfigError
-
-    if arch not in ARCHITECTURES:
-        raise ConfigError(f"{name} must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
-
-
-def check_executor(executor: str, name: str = "--executor") -> None:
-    """'local' or 'ray'; 'ray' also needs Ray installed (checked now, before any work)."""
-    from mnistlab.errors import ConfigError
-
-    if executor not in EXECUTORS:
-        raise ConfigError(f"{name} must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    if executor == "ray":
-        from mnistlab.training.remote import import_ray
-
-        import_ray()
 
 
 def get_models(ctx: StudyContext, specs: list[RunSpec]) -> list[TrainedModel]:

@@ -80,49 +80,71 @@ class MethodStudyOptions:
         check_at_least(self.bootstrap, 10, "--bootstrap", 100_000)
         object.__setattr__(self, "methods", checked_keys(self.methods, self.p))
 
-    def resolved(self, ctx: StudyContext) -> dict:
-        """Every size, with the profile's where the user gave none."""
+    def resolve(self, ctx: StudyContext) -> MethodRun:
+        """These options under the context's profile: the sizes the user left to it filled in,
+        and the methods chosen. Worked out once per run, then passed on."""
         profile = ctx.profile
-        return {
+        sizes = {
             "members": profile.members if self.members is None else self.members,
             "ensemble_size": (
                 profile.ensemble_size if self.ensemble_size is None else self.ensemble_size
             ),
             "bootstrap": profile.bootstrap if self.bootstrap is None else self.bootstrap,
         }
-
-    def chosen(self, ctx: StudyContext) -> list:
-        """The method instances this study evaluates, in the registry's order. A deep ensemble
-        of one model is the base model: it is left out."""
-        sizes = self.resolved(ctx)
-        names = {**sizes, "rate": MC_DROPOUT_RATE}
         # max softmax is the reference every verdict compares with: always evaluated
         keys = None if self.methods is None else ("msp", *self.methods)
-        methods = registry.selected(keys, names, self.p)
-        return [m for m in methods if ENSEMBLE not in m.roles or sizes["ensemble_size"] > 1]
+        methods = registry.selected(keys, {**sizes, "rate": MC_DROPOUT_RATE}, self.p)
+        # A deep ensemble of one model is the base model: it is left out.
+        methods = [m for m in methods if ENSEMBLE not in m.roles or sizes["ensemble_size"] > 1]
+        return MethodRun(
+            self, **sizes, methods=tuple(methods), validation_size=profile.validation_size
+        )
 
-    def recorded(self, ctx: StudyContext) -> dict:
+
+@dataclass(frozen=True)
+class MethodRun:
+    """A method study's options resolved for one run (MethodStudyOptions.resolve): every size,
+    and the method instances it evaluates, in the registry's order."""
+
+    options: MethodStudyOptions
+    members: int
+    ensemble_size: int
+    bootstrap: int
+    methods: tuple
+    validation_size: int
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return self.options.datasets
+
+    @property
+    def roles(self) -> set[str]:
+        """The model roles the chosen methods need (only those are trained)."""
+        return {role for m in self.methods for role in m.roles}
+
+    def recorded(self) -> dict:
         """What results.json records of these options (and what decides reuse)."""
         return {
             "datasets": list(self.datasets),
-            **self.resolved(ctx),
-            "p": list(self.p),
-            "methods": [m.describe() for m in self.chosen(ctx)],
-            "validation_size": ctx.profile.validation_size,
+            "members": self.members,
+            "ensemble_size": self.ensemble_size,
+            "bootstrap": self.bootstrap,
+            "p": list(self.options.p),
+            "methods": [m.describe() for m in self.methods],
+            "validation_size": self.validation_size,
             "mc_dropout_rate": MC_DROPOUT_RATE,
         }
 
 
-def model_plan(ctx: StudyContext, options: MethodStudyOptions) -> dict:
+def model_plan(ctx: StudyContext, run: MethodRun) -> dict:
     """{(dataset, seed, role): RunSpec, or a list of them for ENSEMBLE}. Replicate r's models
     have seeds.replicate_seeds (base model first, then the rest of its ensemble; disjoint, so
     replicates are independent, and the base model is the OOD study's and the explorer's);
     its MC dropout model has the replicate's seed."""
-    size = options.resolved(ctx)["ensemble_size"]
-    roles = {role for m in options.chosen(ctx) for role in m.roles}
-    validation = {"validation_size": ctx.profile.validation_size}
+    size, roles = run.ensemble_size, run.roles
+    validation = {"validation_size": run.validation_size}
     plan = {}
-    for dataset in options.datasets:
+    for dataset in run.datasets:
         for r, seed in enumerate(ctx.seed_list):
             seeds = replicate_seeds(
                 ctx.seed, r, ensemble_size=size, stride=ctx.profile.ensemble_size
@@ -141,14 +163,14 @@ def model_plan(ctx: StudyContext, options: MethodStudyOptions) -> dict:
 
 def model_specs(ctx: StudyContext, options: MethodStudyOptions) -> list:
     """The plan's specs, each once, in plan order (what the report trains up front)."""
-    return plan_specs(model_plan(ctx, options))
+    return plan_specs(model_plan(ctx, options.resolve(ctx)))
 
 
-def models_by_role(ctx: StudyContext, options: MethodStudyOptions) -> dict:
+def models_by_role(ctx: StudyContext, run: MethodRun) -> dict:
     """{(dataset, seed): {role: TrainedModel (a list for ENSEMBLE)}}, trained or loaded in one
     parallel call."""
     out: dict = {}
-    for (dataset, seed, role), models in trained_models(ctx, model_plan(ctx, options)).items():
+    for (dataset, seed, role), models in trained_models(ctx, model_plan(ctx, run)).items():
         out.setdefault((dataset, seed), {})[role] = models
     return out
 

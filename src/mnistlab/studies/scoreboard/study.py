@@ -46,17 +46,16 @@ def ood_sets(ctx: StudyContext, dataset: str, test_images: np.ndarray, size: int
 
 
 def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
-    sizes = options.resolved(ctx)
-    datasets = options.datasets
-    recorded = {**options.recorded(ctx), "ood_size": OOD_SIZE, "ece_bins": ECE_BINS}
+    resolved = options.resolve(ctx)
+    datasets = resolved.datasets
+    recorded = {**resolved.recorded(), "ood_size": OOD_SIZE, "ece_bins": ECE_BINS}
     writer = StudyWriter(
         ctx, "scoreboard", recorded, tuple(dict.fromkeys([*datasets, *map(other, datasets)]))
     )
     if (saved := writer.reusable()) is not None:
         return saved
     # All models of both data sets in one call (they train in parallel), loaded once.
-    models = models_by_role(ctx, options)
-    methods = options.chosen(ctx)
+    models = models_by_role(ctx, resolved)
     results, summary, every_replicate = {}, [], []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
@@ -69,12 +68,12 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
                 dataset,
                 models[dataset, seed],
                 sets,
-                methods,
+                resolved.methods,
                 seed=seed,
-                members=sizes["members"],
+                members=resolved.members,
             )
             out["rows"] = [
-                row(m, labels, n_boot=sizes["bootstrap"], seed=seed) for m in out["methods"]
+                row(m, labels, n_boot=resolved.bootstrap, seed=seed) for m in out["methods"]
             ]
             replicates.append(out)
         every_replicate += replicates
@@ -86,7 +85,7 @@ def run(ctx: StudyContext, options: ScoreboardOptions) -> dict:
         ]
         progress.say(f"scoreboard: {dataset}, paired comparisons with max softmax")
         comparisons = compare_with_softmax(
-            outputs, labels, f"ood/{other(dataset)}", n_boot=sizes["bootstrap"], seed=ctx.seed
+            outputs, labels, f"ood/{other(dataset)}", n_boot=resolved.bootstrap, seed=ctx.seed
         )
         entry = {
             "models": [rep["models"] for rep in replicates],

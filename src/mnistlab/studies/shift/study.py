@@ -110,37 +110,38 @@ def numbers_over_seeds(outputs: list[list], labels, set_keys: list[str]) -> tupl
     return numbers, letters
 
 
-def sizes(ctx: StudyContext, options: ShiftOptions, n_test: int) -> dict:
+def shifted_images(ctx: StudyContext, options: ShiftOptions, n_test: int) -> int:
+    """Test images per shifted set: --images, else the profile's, at most the test set."""
     images = ctx.profile.shift_images if options.images is None else options.images
-    return {**options.resolved(ctx), "images": min(images, n_test)}
+    return min(images, n_test)
 
 
 def run(ctx: StudyContext, options: ShiftOptions) -> dict:
     datasets = options.datasets
     n_test = min(len(test_set(ctx, d)[1]) for d in datasets)
-    size = sizes(ctx, options, n_test)
+    resolved = options.resolve(ctx)
+    n_images = shifted_images(ctx, options, n_test)
     recorded = {
-        **options.recorded(ctx),
-        **size,
+        **resolved.recorded(),
+        "images": n_images,
         "ece_bins": ECE_BINS,
         "levels": family_levels(),
     }
     writer = StudyWriter(ctx, "shift", recorded, tuple(datasets))
     if (saved := writer.reusable()) is not None:
         return saved
-    models = models_by_role(ctx, options)
-    methods = options.chosen(ctx)
+    models = models_by_role(ctx, resolved)
     families = {f: [set_key(f, level) for level in v] for f, v in family_levels().items()}
     shifted_keys = {f: tuple(k for k in keys if k != "test") for f, keys in families.items()}
     results, verdicts, every_replicate = {}, {}, []
     for dataset in datasets:
         images, labels = test_set(ctx, dataset)
-        chosen = np.sort(test_order(ctx, len(labels))[: size["images"]])
+        chosen = np.sort(test_order(ctx, len(labels))[:n_images])
         images, labels = images[chosen], labels[chosen]
         progress.say(
-            f"shift: {dataset}, making {len(families['rotation']) + len(families['translation']) + len(CORRUPTIONS) - 1} shifted sets and {size['images']} letters"
+            f"shift: {dataset}, making {len(families['rotation']) + len(families['translation']) + len(CORRUPTIONS) - 1} shifted sets and {n_images} letters"
         )
-        sets = shifted_sets(images, size["images"], ctx.seed)
+        sets = shifted_sets(images, n_images, ctx.seed)
         replicates = []
         for r, seed in enumerate(ctx.seed_list):
             progress.say(f"shift: {dataset}, seed {seed} ({r + 1} of {ctx.seeds})")
@@ -150,9 +151,9 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
                     dataset,
                     models[dataset, seed],
                     sets,
-                    methods,
+                    resolved.methods,
                     seed=seed,
-                    members=size["members"],
+                    members=resolved.members,
                 )
             )
         every_replicate += replicates
@@ -160,10 +161,10 @@ def run(ctx: StudyContext, options: ShiftOptions) -> dict:
         numbers, letters_numbers = numbers_over_seeds(outputs, labels, list(sets))
         progress.say(f"shift: {dataset}, paired comparisons")
         letters_vs_softmax = compare_with_softmax(
-            outputs, labels, LETTERS_KEY, n_boot=size["bootstrap"], seed=ctx.seed
+            outputs, labels, LETTERS_KEY, n_boot=resolved.bootstrap, seed=ctx.seed
         )
         verdicts[dataset] = dataset_verdicts(
-            outputs, labels, shifted_keys, n_boot=size["bootstrap"], seed=ctx.seed
+            outputs, labels, shifted_keys, n_boot=resolved.bootstrap, seed=ctx.seed
         )
         shift_figures.figures(
             writer, dataset, sets, labels, outputs[0], numbers, families, family_levels()
