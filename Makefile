@@ -32,12 +32,12 @@ test: venv
 
 # The numerical tests once per OpenBLAS kernel the CPU can run (tools/test_kernels.sh): a test
 # that asserts more than float32 promises fails on one of them. CI runs the plain `make test`.
-KERNEL_TESTS ?= tests/test_numpy_forward.py tests/test_members.py tests/test_weight_dropout.py \
-  tests/test_detectors.py tests/test_laplace.py tests/test_paired.py tests/test_metrics.py \
-  tests/test_scores.py tests/test_conformal.py tests/test_conformal_promise.py \
-  tests/test_predict.py tests/test_shifts.py tests/test_abstention.py tests/test_odin.py \
-  tests/test_layers.py tests/test_api.py tests/test_shift_verdict.py tests/test_replicates.py \
-  tests/test_explore.py tests/test_seeds.py
+KERNEL_TESTS ?= tests/models/test_numpy_forward.py tests/uncertainty/test_members.py tests/uncertainty/test_weight_dropout.py \
+  tests/uncertainty/test_detectors.py tests/uncertainty/test_laplace.py tests/uncertainty/test_paired.py tests/uncertainty/test_metrics.py \
+  tests/uncertainty/test_scores.py tests/uncertainty/test_conformal.py tests/studies/test_conformal_promise.py \
+  tests/models/test_predict.py tests/data/test_shifts.py tests/uncertainty/test_abstention.py tests/uncertainty/test_odin.py \
+  tests/models/test_layers.py tests/test_api.py tests/studies/test_shift_verdict.py tests/studies/test_replicates.py \
+  tests/explore/test_explore.py tests/studies/test_seeds.py
 test-kernels: venv
 	tools/test_kernels.sh $(BIN)/python $(KERNEL_TESTS) $(ARGS)
 

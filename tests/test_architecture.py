@@ -100,3 +100,33 @@ def test_the_graph_reads_imports_as_python_runs_them(me, source, expected):
 def test_modules_stay_small():
     large = {name: n for name, n in import_graph.sizes().items() if n > MAX_LINES}
     assert not large, f"modules over {MAX_LINES} lines: {large}"
+
+
+TESTS = Path(__file__).resolve().parent
+# Run, not imported: importing it would run the command line.
+RUN_NOT_IMPORTED = {"mnistlab.__main__": "python -m mnistlab"}
+
+
+def test_every_module_is_imported_by_a_test(graph):
+    """A module no test names can break with only a whole run to notice (30 did once)."""
+    imported = set()
+    for path in TESTS.rglob("*.py"):
+        imported |= import_graph.imports_from_source(
+            path.read_text(), "tests." + path.stem, set(graph)
+        )
+    missing = sorted(set(graph) - imported - set(RUN_NOT_IMPORTED))
+    assert not missing, "imported by no test: " + ", ".join(missing)
+    runs = "".join(p.read_text() for p in TESTS.glob("test_*.py"))
+    for module, command in RUN_NOT_IMPORTED.items():
+        assert '"-m", "mnistlab"' in runs, f"no test runs {module} ({command})"
+
+
+def test_the_tests_mirror_the_package():
+    """tests/<part>/ holds the tests of mnistlab/<part>/; the top holds the whole package's."""
+    for folder in (p for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        assert (PACKAGE / folder.name / "__init__.py").is_file(), (
+            f"tests/{folder.name} mirrors nothing"
+        )
+        assert list(folder.glob("test_*.py")), f"tests/{folder.name} has no tests"
+    names = [p.name for p in TESTS.rglob("test_*.py")]
+    assert len(names) == len(set(names)), "two test files of one name (pytest imports both as one)"

@@ -25,7 +25,7 @@ def readme_commands(prefix: str) -> list[str]:
         for line in block.splitlines()
     ]
     found = [c for c in inline + blocks if c.startswith(prefix + " ")]
-    # per-class is the "Add a study" example: tests/test_add_a_study.py runs it once added
+    # per-class is the "Add a study" example: tests/studies/test_add_a_study.py runs it once added
     skip = ("COMMAND", "...", "per-class")
     return sorted({c.strip() for c in found if not any(s in c for s in skip)})
 

@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 import mnistlab
-from mnistlab import settings
+from mnistlab import api, settings
 from mnistlab.cli import build_parser, main
 from mnistlab.studies.framework.context import StudyContext
 from mnistlab.studies.framework.method_study import MethodStudyOptions
@@ -57,7 +57,7 @@ def test_the_api_takes_every_setting_with_the_commands_defaults(function):
 
 def test_train_takes_only_the_settings_that_concern_one_model():
     parameters = inspect.signature(mnistlab.train).parameters
-    assert set(settings.BY_NAME) & set(parameters) == set(mnistlab.api.TRAIN_SETTINGS)
+    assert set(settings.BY_NAME) & set(parameters) == set(api.TRAIN_SETTINGS)
 
 
 def test_the_context_holds_exactly_the_settings_with_their_defaults():

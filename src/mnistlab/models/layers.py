@@ -15,7 +15,7 @@ So these layers compute the same functions from ops that stay fast in a scan:
   the whole model's step: measured, not used.)
 - PatchMaxPool2D: 2x2 windows as a reshape, then a max over the two window axes.
 Both are Keras layers (subclasses, same config), saved and loaded like the originals, and
-equal to them within float32 rounding (tests/test_layers.py uses Keras' own layers as the
+equal to them within float32 rounding (tests/models/test_layers.py uses Keras' own layers as the
 oracle). Configurations they do not cover (strides, dilation, channels_first, overlapping
 or padded pools) fall back to the parent's code.
 """

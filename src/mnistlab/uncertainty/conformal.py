@@ -23,7 +23,7 @@ own tail (1e-9, 1e-20, ...) in float64.
 Class-conditional (Mondrian) sets calibrate one q per class, on the calibration images of that
 class (Vovk 2012): the promise then holds for every class, not only on average over classes.
 
-MAPIE computes the same sets (tests/test_conformal.py compares LAC and APS with it); here the
+MAPIE computes the same sets (tests/uncertainty/test_conformal.py compares LAC and APS with it); here the
 scores are plain array functions because every method of the scoreboard gives probabilities
 already, and the studies need the scores of every class at once.
 

@@ -5,31 +5,21 @@ promise: methods are selected by key, so renaming one changes no verdict and no 
 
 import importlib.metadata
 import json
-import re
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from readme_blocks import method_blocks
 
 from mnistlab.cli import main
 from mnistlab.errors import ConfigError
 from mnistlab.uncertainty import registry
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def readme_blocks() -> tuple[str, str]:
-    """(the block that defines and registers the method, the block that uses it)."""
-    section = README.read_text().split("## Add a method", 1)[1].split("\n## ", 1)[0]
-    define, use = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    return define, use
-
 
 @pytest.fixture
 def max_logit(tmp_path, monkeypatch):
     """The README's method as an importable module my_methods; unregistered afterwards."""
-    (tmp_path / "my_methods.py").write_text(readme_blocks()[0])
+    (tmp_path / "my_methods.py").write_text(method_blocks()[0])
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     registry.unregister_method("max-logit")
@@ -40,7 +30,7 @@ def test_readme_example_runs_in_a_notebook(trained_data, max_logit, tmp_path, mo
     import mnistlab
 
     monkeypatch.chdir(tmp_path)
-    define, use = readme_blocks()
+    define, use = method_blocks()
     namespace: dict = {}
     exec(define, namespace)
     exec(use, namespace)

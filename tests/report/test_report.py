@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_add_a_method import readme_blocks
+from browser import CHROMIUM_FLAGS, chromium
+from readme_blocks import method_blocks as readme_blocks
 
 from mnistlab.cli import main
 from mnistlab.report.document import Table
@@ -299,26 +300,6 @@ def test_interrupted_report_leaves_no_partial_file_and_resumes(
     assert not re.search(r"cross .*\(reused\)", printed)
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip(
-        "no Chromium on this machine: install Debian's 'chromium' package (.ci/run does) to run this test"
-    )
-
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-]
-
 PROBE = """<script>window.addEventListener('load', () => {
   const images = [...document.images];
   const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
@@ -339,7 +320,7 @@ PROBE = """<script>window.addEventListener('load', () => {
 
 
 def test_report_renders_in_a_real_browser(quick_report, tmp_path):
-    browser = _chromium()
+    browser = chromium()
     page = tmp_path / "probe.html"  # the report plus a script that reports what the browser loaded
     page.write_text((quick_report / "index.html").read_text().replace("</body>", PROBE + "</body>"))
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from mnistlab.bench import parts, timing, torch_peer
+from mnistlab.bench.table import table as bench_table
 from mnistlab.cli import main
 
 
@@ -28,6 +30,7 @@ def test_bench_quick_smoke(trained_data, tmp_path, capsys):
         assert conv["products_seconds"] > 0 and conv["products_gflops"] > 0
     assert results["peak_memory_mib"] > 0 and "versions" in results["environment"]
     table = capsys.readouterr().out
+    assert bench_table(results) in table  # the printed table is the saved numbers'
     for label in (
         "matmul peak",
         "Keras fit",
@@ -148,3 +151,12 @@ def test_exercise_rows_quick(real_data_dir, tmp_path, monkeypatch):
             "skipped",
             "PyTorch is not installed (pip install 'mnistlab[bench]')",
         )
+
+
+def test_the_bench_parts_measure_what_the_studies_run():
+    from mnistlab.studies.dropout import DropoutOptions
+
+    assert DropoutOptions().p == parts.DROPOUT_FRACTIONS  # the dropout study's defaults
+    assert torch_peer.missing() is None or "PyTorch" in torch_peer.missing()
+    calls = []
+    assert timing.best_time(lambda: calls.append(1), repeat=3) >= 0 and len(calls) == 3

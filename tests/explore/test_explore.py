@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_report import CHROMIUM_FLAGS, _chromium
+from browser import CHROMIUM_FLAGS, chromium
 
 from mnistlab.cli import main
 from mnistlab.explore import page as explore_page
@@ -56,7 +56,7 @@ def _open(uri: str, tmp_path) -> tuple[str, list[str]]:
     net log, where the browser's own requests (updates, accounts) have no page initiator."""
     log = tmp_path / "net.json"
     dom = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
          f"--log-net-log={log}", "--dump-dom", uri],
         capture_output=True, text=True, timeout=120,
     ).stdout  # fmt: skip

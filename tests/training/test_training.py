@@ -193,3 +193,17 @@ def test_workers_train_while_the_next_models_are_built(synthetic_data, tmp_path,
     assert sorted(events) == [("built", True)] * 4 + [("fit", False)] * 4 + [("stored", True)] * 4
     fourth_built = [i for i, event in enumerate(events) if event[0] == "built"][3]
     assert events.index(("stored", True)) < fourth_built
+
+
+def test_the_reference_accuracy_is_the_share_of_right_argmaxes(trained_data):
+    from mnistlab.config import profile
+    from mnistlab.data import load_split
+    from mnistlab.models.predict import predict_logits
+    from mnistlab.training.reference import accuracy_of
+
+    trained = train(RunSpec(dataset="mnist", train=profile(True).apply(TrainConfig())))
+    images, labels = load_split("mnist", "test")
+    images, labels = images[:200], labels[:200]
+    right = predict_logits(trained.model, images).argmax(axis=1) == labels
+    assert accuracy_of(trained.model, images, labels) == float(np.mean(right))
+    assert np.isnan(accuracy_of(trained.model, images[:0], labels[:0]))

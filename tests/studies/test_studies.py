@@ -70,7 +70,7 @@ def test_example_grid_file_parses():
     from mnistlab.studies.variants.study import load_grid
 
     grid = load_grid(
-        Path(__file__).resolve().parents[1] / "src" / "mnistlab" / "examples" / "grid.toml"
+        Path(__file__).resolve().parents[2] / "src" / "mnistlab" / "examples" / "grid.toml"
     )
     assert len(grid) == 5 and grid[2].changes["hidden_units"] == (256, 128)
 

@@ -18,7 +18,7 @@ from mnistlab.studies.ood.study import STANDARD, OODOptions
 from mnistlab.studies.ood.study import model_plan as ood_plan
 from mnistlab.uncertainty.method import BASE, ENSEMBLE
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "mnistlab"
+SRC = Path(__file__).resolve().parents[2] / "src" / "mnistlab"
 
 
 def test_the_same_names_give_the_same_stream_in_another_process():
