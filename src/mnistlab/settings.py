@@ -128,7 +128,7 @@ RUN_SETTINGS = (
         "depend on it)",
         check_memory_budget,
         flag="--memory-budget",
-        argparse={"type": float},
+        argparse={"type": float, "metavar": "MIB"},
     ),
     Setting(
         "executor",
